@@ -1,0 +1,1 @@
+"""Trainboard: launch, watch and compare small neural-network training runs."""

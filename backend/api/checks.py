@@ -1,0 +1,47 @@
+"""Checks that need more than one field or the settings: shapes, limits, the queue."""
+
+from backend.config import Settings
+from backend.presets import describe
+from backend.schemas import MLPSpec, RunCreate
+from backend.training.architecture import SpecError, expand, parameter_count
+from backend.training.data import DATASETS
+
+Loc = tuple[str | int, ...]
+
+
+class QueueFull(Exception):
+    """More runs queued than the settings allow (HTTP 429)."""
+
+
+def check_run(cfg: RunCreate, settings: Settings, loc: Loc = ("body",)) -> tuple[str, int]:
+    """The run's display name and parameter count, or SpecError naming the bad field."""
+    if cfg.epochs > settings.max_epochs:
+        raise SpecError((*loc, "epochs"), f"at most {settings.max_epochs} epochs are allowed")
+    if cfg.batch_size > settings.max_batch_size:
+        raise SpecError((*loc, "batch_size"),
+                        f"batch size at most {settings.max_batch_size} is allowed")
+    layers = expand(cfg.model)
+    if len(layers) > settings.max_layers:
+        raise SpecError((*loc, "model"), f"at most {settings.max_layers} layers are allowed "
+                        f"(this model has {len(layers)})")
+    widths = cfg.model.hidden if isinstance(cfg.model, MLPSpec) else [
+        getattr(layer, "out_features", None) or getattr(layer, "out_channels", 0)
+        for layer in layers
+    ]
+    if max(widths, default=0) > settings.max_width:
+        raise SpecError((*loc, "model"), f"layer widths at most {settings.max_width} are "
+                        f"allowed (got {max(widths)})")
+    info = DATASETS[cfg.dataset]
+    try:
+        params = parameter_count(cfg.model, info.input_shape, info.num_classes)
+    except SpecError as exc:
+        raise SpecError((*loc, *exc.loc), exc.msg) from None
+    if params > settings.max_params:
+        raise SpecError((*loc, "model"), f"{params:,} parameters exceed the limit of "
+                        f"{settings.max_params:,}")
+    return cfg.name or describe(cfg), params
+
+
+def check_queue_room(queued: int, adding: int, settings: Settings) -> None:
+    if queued + adding > settings.max_queued:
+        raise QueueFull(f"the queue holds {queued} runs; at most {settings.max_queued} may wait")

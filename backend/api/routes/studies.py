@@ -1,0 +1,64 @@
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from backend.api.checks import check_queue_room, check_run
+from backend.api.deps import SettingsDep, StoreDep, WorkerDep
+from backend.presets import PRESETS
+from backend.schemas import RunCreate, StudiesPublic, StudyCreate, StudyCreated, StudyDetail
+from backend.training.architecture import SpecError
+
+router = APIRouter(prefix="/studies", tags=["studies"])
+
+
+def _runs_of(body: StudyCreate) -> tuple[str, list[RunCreate], str]:
+    """The study's name, its runs with overrides applied, and where its runs came from."""
+    if (body.preset is None) == (body.runs is None):
+        raise SpecError(("body",), "give either 'preset' or 'runs', not both or neither")
+    if body.preset is not None:
+        preset = PRESETS.get(body.preset)
+        if preset is None:
+            raise SpecError(("body", "preset"),
+                            f"unknown preset {body.preset!r}; one of {', '.join(PRESETS)}")
+        return body.name or preset.title, list(preset.runs), "preset"
+    assert body.runs is not None
+    return body.name or f"Study of {len(body.runs)} runs", body.runs, "runs"
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
+                 worker: WorkerDep) -> StudyCreated:
+    """Queue a preset comparison (optionally shortened) or a list of runs as one study."""
+    name, runs, source = _runs_of(body)
+    overrides = {k: v for k in ("epochs", "dataset", "seed")
+                 if (v := getattr(body, k)) is not None}
+    runs = [r.model_copy(update=overrides) for r in runs]
+    checked = []
+    for i, run in enumerate(runs):
+        loc = ("body",) if source == "preset" else ("body", "runs", i)
+        checked.append((run, *check_run(run, settings, loc)))
+    check_queue_room(store.count_queued(), len(checked), settings)
+    _, study = store.create_runs(checked, study_name=name, preset=body.preset)
+    assert study is not None
+    if worker:
+        worker.notify()
+    return study
+
+
+@router.get("")
+def list_studies(
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> StudiesPublic:
+    """Studies, newest first."""
+    return store.list_studies(limit=limit, offset=offset)
+
+
+@router.get("/{study_id}")
+def get_study(study_id: int, store: StoreDep) -> StudyDetail:
+    """A study with its runs and their metrics."""
+    study = store.get_study(study_id)
+    if study is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"study {study_id} not found")
+    return study

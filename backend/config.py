@@ -1,0 +1,41 @@
+"""The one settings object, read from ``TRAINBOARD_*`` environment variables."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRAINBOARD_", extra="ignore", populate_by_name=True
+    )
+
+    # Where runs live. A full SQLAlchemy URL (``DATABASE_URL`` or
+    # ``TRAINBOARD_DATABASE_URL``) wins over the plain file path.
+    db: Path = REPO_ROOT / "experiments.db"
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TRAINBOARD_DATABASE_URL", "DATABASE_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # "auto" picks CUDA when torch sees it, else CPU.
+    device: str = "auto"
+    data_dir: Path = REPO_ROOT / "data"
+    # Start the background trainer with the app. Tests that only exercise the API
+    # switch it off so queued runs stay queued.
+    worker: bool = True
+
+    # Limits on what one request may ask for; past them the API answers 422.
+    max_epochs: int = 200
+    max_layers: int = 32
+    max_width: int = 4096
+    max_params: int = 5_000_000
+    max_batch_size: int = 8192
+    max_queued: int = 500
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db}"

@@ -1,0 +1,256 @@
+"""Request and response bodies. Bounds live here so bad input is refused with a 422."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.training.data import DATASETS
+
+DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+Activation = Literal["sigmoid", "relu", "tanh", "leaky_relu", "gelu"]
+
+
+class _Strict(BaseModel):
+    # An unknown field is a typo the user wants to hear about, not silently drop.
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- layers -----------------------------------------------------------------
+
+
+class Linear(_Strict):
+    type: Literal["linear"]
+    # None means "the number of classes", so a spec fits any dataset's output.
+    out_features: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class Conv2d(_Strict):
+    type: Literal["conv2d"]
+    out_channels: int = Field(ge=1, le=4096)
+    kernel_size: int = Field(ge=1, le=64)
+    stride: int = Field(default=1, ge=1, le=64)
+    padding: int = Field(default=0, ge=0, le=64)
+
+
+class MaxPool2d(_Strict):
+    type: Literal["maxpool2d"]
+    kernel_size: int = Field(ge=1, le=64)
+    stride: Annotated[int, Field(ge=1, le=64)] | None = None
+
+
+class BatchNorm(_Strict):
+    type: Literal["batchnorm"]
+
+
+class Dropout(_Strict):
+    type: Literal["dropout"]
+    p: float = Field(default=0.5, ge=0.0, lt=1.0)
+
+
+class Flatten(_Strict):
+    type: Literal["flatten"]
+
+
+class Reshape(_Strict):
+    type: Literal["reshape"]
+    shape: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=1, max_length=3)
+
+
+class Act(_Strict):
+    type: Literal["sigmoid", "relu", "tanh", "gelu"]
+
+
+class LeakyRelu(_Strict):
+    type: Literal["leaky_relu"]
+    negative_slope: float = Field(default=0.01, ge=0.0, le=1.0)
+
+
+class Softmax(_Strict):
+    type: Literal["softmax"]
+    # Over channels for images, as the notebook's implicit-dim softmax did.
+    dim: int = Field(default=1, ge=1, le=3)
+
+
+Layer = Annotated[
+    Linear | Conv2d | MaxPool2d | BatchNorm | Dropout | Flatten | Reshape | Act | LeakyRelu | Softmax,
+    Field(discriminator="type"),
+]
+
+
+# --- models and optimizers --------------------------------------------------
+
+
+class LayersSpec(_Strict):
+    """Any network as an ordered list of layers."""
+
+    kind: Literal["layers"]
+    layers: list[Layer] = Field(min_length=1)
+
+
+class MLPSpec(_Strict):
+    """The notebook's fully connected nets in compact form."""
+
+    kind: Literal["mlp"]
+    hidden: list[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(default=[32, 32])
+    activation: Activation = "relu"
+    batchnorm: bool = False
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+
+ModelSpec = Annotated[LayersSpec | MLPSpec, Field(discriminator="kind")]
+
+
+class OptimizerSpec(_Strict):
+    name: Literal["sgd", "adam", "adamw", "adagrad", "rmsprop"] = "sgd"
+    lr: float = Field(default=0.01, gt=0.0, le=10.0)
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+# --- runs -------------------------------------------------------------------
+
+
+class RunCreate(_Strict):
+    name: str | None = Field(default=None, max_length=200)
+    dataset: DatasetName = "mnist-5k"
+    model: ModelSpec = Field(default_factory=lambda: MLPSpec(kind="mlp"))
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    epochs: int = Field(default=10, ge=1, le=100_000)
+    batch_size: int = Field(default=64, ge=1, le=1_000_000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @field_validator("name")
+    @classmethod
+    def _strip_name(cls, v: str | None) -> str | None:
+        return (v.strip() or None) if v is not None else None
+
+
+class EpochMetrics(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    epoch: int
+    train_loss: float | None
+    train_acc: float | None
+    test_loss: float | None
+    test_acc: float | None
+    seconds: float | None
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    study_id: int | None
+    status: str
+    dataset: str
+    config: dict[str, Any]
+    param_count: int
+    device: str | None
+    epochs: int
+    epochs_done: int
+    train_size: int | None
+    test_size: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    final_test_acc: float | None = None
+    best_test_acc: float | None = None
+    final_train_loss: float | None = None
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class RunWithMetrics(RunPublic):
+    metrics: list[EpochMetrics]
+
+
+class MetricsPublic(BaseModel):
+    run_id: int
+    status: str
+    data: list[EpochMetrics]
+    count: int
+
+
+# --- studies ----------------------------------------------------------------
+
+
+class StudyCreate(_Strict):
+    """Either a preset (with optional overrides for all its runs) or explicit runs."""
+
+    preset: str | None = Field(default=None, max_length=50)
+    name: str | None = Field(default=None, max_length=200)
+    runs: list[RunCreate] | None = Field(default=None, min_length=1, max_length=100)
+    epochs: int | None = Field(default=None, ge=1, le=100_000)
+    dataset: DatasetName | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class StudyPublic(BaseModel):
+    id: int
+    name: str
+    preset: str | None
+    created_at: datetime
+    run_ids: list[int]
+
+
+class StudiesPublic(BaseModel):
+    data: list[StudyPublic]
+    count: int
+
+
+class StudyDetail(BaseModel):
+    id: int
+    name: str
+    preset: str | None
+    created_at: datetime
+    runs: list[RunWithMetrics]
+
+
+class StudyCreated(BaseModel):
+    id: int
+    name: str
+    preset: str | None
+    created_at: datetime
+    runs: list[RunPublic]
+
+
+# --- catalogue --------------------------------------------------------------
+
+
+class PresetPublic(BaseModel):
+    key: str
+    title: str
+    description: str
+    epochs: int
+    runs: list[RunCreate]
+
+
+class PresetsPublic(BaseModel):
+    data: list[PresetPublic]
+    count: int
+
+
+class DatasetPublic(BaseModel):
+    name: str
+    title: str
+    input_shape: list[int]
+    num_classes: int
+
+
+class DatasetsPublic(BaseModel):
+    data: list[DatasetPublic]
+    count: int
+
+
+class Health(BaseModel):
+    status: str
+    device: str
+    queued: int
+    running: int | None

@@ -1,0 +1,279 @@
+"""Every read and write of runs, studies and metrics, each in its own short transaction.
+
+Requests and the worker thread never share a session: each call here opens one,
+commits (or rolls back) and closes it before returning plain schema objects.
+"""
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import Base
+from backend.models import EpochMetric, Run, RunStatus, Study, utcnow
+from backend.schemas import (
+    EpochMetrics,
+    MetricsPublic,
+    RunCreate,
+    RunPublic,
+    RunsPublic,
+    RunWithMetrics,
+    StudiesPublic,
+    StudyCreated,
+    StudyDetail,
+    StudyPublic,
+)
+from backend.training.trainer import EpochResult
+
+
+class Conflict(Exception):
+    """The request is valid but the run's state does not allow it (HTTP 409)."""
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+class ChangeSignal:
+    """A counter bumped on every worker-side write, so waiters need not poll blindly."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.version = 0
+
+    def bump(self) -> None:
+        with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        with self._cond:
+            self._cond.wait_for(lambda: self.version != since, timeout)
+            return self.version
+
+
+class Store:
+    def __init__(self, engine: Engine, sessions: sessionmaker) -> None:
+        self.engine = engine
+        self._sessions = sessions
+        self.changed = ChangeSignal()
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def _tx(self, notify: bool = False) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+        if notify:
+            self.changed.bump()
+
+    # --- shaping ------------------------------------------------------------
+
+    def _public(self, s: Session, runs: Sequence[Run]) -> list[RunPublic]:
+        """Runs with their final and best accuracy, in two queries for the whole page."""
+        ids = [r.id for r in runs]
+        best = dict(
+            s.execute(
+                select(EpochMetric.run_id, func.max(EpochMetric.test_acc))
+                .where(EpochMetric.run_id.in_(ids))
+                .group_by(EpochMetric.run_id)
+            ).all()
+        )
+        last = {
+            m.run_id: m
+            for m in s.scalars(
+                select(EpochMetric)
+                .join(Run, Run.id == EpochMetric.run_id)
+                .where(EpochMetric.run_id.in_(ids), EpochMetric.epoch == Run.epochs_done)
+            )
+        }
+        out = []
+        for r in runs:
+            pub = RunPublic.model_validate(r)
+            pub.best_test_acc = best.get(r.id)
+            if (m := last.get(r.id)) is not None:
+                pub.final_test_acc, pub.final_train_loss = m.test_acc, m.train_loss
+            out.append(pub)
+        return out
+
+    # --- runs and studies from the API --------------------------------------
+
+    def create_runs(
+        self,
+        runs: Sequence[tuple[RunCreate, str, int]],
+        study_name: str | None = None,
+        preset: str | None = None,
+    ) -> tuple[list[RunPublic], StudyCreated | None]:
+        """Queue runs given as (config, display name, parameter count), in a study if named."""
+        with self._tx() as s:
+            study = None
+            if study_name is not None:
+                study = Study(name=study_name, preset=preset)
+                s.add(study)
+            rows = [
+                Run(
+                    study=study,
+                    name=name,
+                    status=RunStatus.QUEUED,
+                    dataset=cfg.dataset,
+                    config=cfg.model_dump(mode="json"),
+                    param_count=params,
+                    epochs=cfg.epochs,
+                )
+                for cfg, name, params in runs
+            ]
+            s.add_all(rows)
+            s.flush()
+            public = self._public(s, rows)
+            created = None
+            if study is not None:
+                created = StudyCreated(id=study.id, name=study.name, preset=study.preset,
+                                       created_at=study.created_at, runs=public)
+            return public, created
+
+    def list_runs(
+        self,
+        status: str | None = None,
+        study_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> RunsPublic:
+        with self._tx() as s:
+            q = select(Run)
+            if status is not None:
+                q = q.where(Run.status == status)
+            if study_id is not None:
+                q = q.where(Run.study_id == study_id)
+            count = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            runs = s.scalars(q.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
+            return RunsPublic(data=self._public(s, runs), count=count)
+
+    def get_run(self, run_id: int) -> RunPublic | None:
+        with self._tx() as s:
+            run = s.get(Run, run_id)
+            return self._public(s, [run])[0] if run else None
+
+    def get_metrics(self, run_id: int, after: int = 0) -> MetricsPublic | None:
+        with self._tx() as s:
+            status = s.scalar(select(Run.status).where(Run.id == run_id))
+            if status is None:
+                return None
+            rows = s.scalars(
+                select(EpochMetric)
+                .where(EpochMetric.run_id == run_id, EpochMetric.epoch > after)
+                .order_by(EpochMetric.epoch)
+            ).all()
+            data = [EpochMetrics.model_validate(m) for m in rows]
+            return MetricsPublic(run_id=run_id, status=status, data=data, count=len(data))
+
+    def cancel(self, run_id: int) -> RunPublic | None:
+        """Cancel a queued run at once; ask a running one to stop at its next batch."""
+        with self._tx(notify=True) as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return None
+            if run.status == RunStatus.QUEUED:
+                run.status, run.finished_at = RunStatus.CANCELLED, utcnow()
+            elif run.status == RunStatus.RUNNING:
+                run.cancel_requested = True
+            else:
+                raise Conflict(f"run {run_id} is already {run.status}")
+            s.flush()
+            return self._public(s, [run])[0]
+
+    def delete_run(self, run_id: int) -> bool:
+        with self._tx() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return False
+            if run.status in RunStatus.ACTIVE:
+                raise Conflict(f"run {run_id} is {run.status}; cancel it before deleting")
+            s.delete(run)
+            return True
+
+    def list_studies(self, limit: int = 100, offset: int = 0) -> StudiesPublic:
+        with self._tx() as s:
+            count = s.scalar(select(func.count(Study.id))) or 0
+            studies = s.scalars(
+                select(Study).order_by(Study.id.desc()).limit(limit).offset(offset)
+            ).all()
+            data = [
+                StudyPublic(id=st.id, name=st.name, preset=st.preset, created_at=st.created_at,
+                            run_ids=[r.id for r in st.runs])
+                for st in studies
+            ]
+            return StudiesPublic(data=data, count=count)
+
+    def get_study(self, study_id: int) -> StudyDetail | None:
+        with self._tx() as s:
+            study = s.get(Study, study_id)
+            if study is None:
+                return None
+            runs = [
+                RunWithMetrics(
+                    **pub.model_dump(),
+                    metrics=[EpochMetrics.model_validate(m) for m in run.metrics],
+                )
+                for pub, run in zip(self._public(s, study.runs), study.runs, strict=True)
+            ]
+            return StudyDetail(id=study.id, name=study.name, preset=study.preset,
+                               created_at=study.created_at, runs=runs)
+
+    def count_queued(self) -> int:
+        with self._tx() as s:
+            return s.scalar(select(func.count(Run.id)).where(Run.status == RunStatus.QUEUED)) or 0
+
+    def running_id(self) -> int | None:
+        with self._tx() as s:
+            return s.scalar(select(Run.id).where(Run.status == RunStatus.RUNNING).limit(1))
+
+    # --- the worker's side --------------------------------------------------
+
+    def claim_next(self, device: str) -> tuple[int, RunCreate] | None:
+        """Mark the oldest queued run running and hand over its config."""
+        with self._tx(notify=True) as s:
+            run = s.scalars(
+                select(Run).where(Run.status == RunStatus.QUEUED).order_by(Run.id).limit(1)
+            ).first()
+            if run is None:
+                return None
+            run.status, run.device, run.started_at = RunStatus.RUNNING, device, utcnow()
+            return run.id, RunCreate.model_validate(run.config)
+
+    def set_split_sizes(self, run_id: int, train_size: int, test_size: int) -> None:
+        with self._tx(notify=True) as s:
+            s.execute(update(Run).where(Run.id == run_id)
+                      .values(train_size=train_size, test_size=test_size))
+
+    def record_epoch(self, run_id: int, r: EpochResult) -> None:
+        """One epoch's metrics and the run's progress, written together."""
+        with self._tx(notify=True) as s:
+            s.add(EpochMetric(
+                run_id=run_id, epoch=r.epoch, train_loss=_finite(r.train_loss),
+                train_acc=r.train_acc, test_loss=_finite(r.test_loss), test_acc=r.test_acc,
+                seconds=r.seconds,
+            ))
+            s.execute(update(Run).where(Run.id == run_id).values(epochs_done=r.epoch))
+
+    def cancel_requested(self, run_id: int) -> bool:
+        with self._tx() as s:
+            return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+    def finish(self, run_id: int, status: str, error: str | None = None) -> None:
+        with self._tx(notify=True) as s:
+            s.execute(update(Run).where(Run.id == run_id)
+                      .values(status=status, error=error, finished_at=utcnow()))
+
+    def requeue_interrupted(self) -> list[int]:
+        """Runs left 'running' by a dead process go back to the queue from epoch 0."""
+        with self._tx(notify=True) as s:
+            ids = list(s.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)))
+            if ids:
+                s.execute(delete(EpochMetric).where(EpochMetric.run_id.in_(ids)))
+                s.execute(update(Run).where(Run.id.in_(ids)).values(
+                    status=RunStatus.QUEUED, epochs_done=0, started_at=None))
+            return ids

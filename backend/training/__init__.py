@@ -1,0 +1,1 @@
+"""Datasets, model building and the training loop: plain functions, no web."""

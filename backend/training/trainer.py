@@ -1,0 +1,124 @@
+"""The training loop: the notebook's semantics, without its per-sample Python.
+
+The split stays as tensors on the run's device; each epoch slices a fresh permutation
+into batches, accumulates the loss on the device and reads it back once per epoch.
+Progress goes out through ``Hooks.on_epoch_end``; cancellation comes in through
+``Hooks.should_stop``, asked before every batch.
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from backend.training.data import Split
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 2048
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    seconds: float
+
+
+class Hooks(Protocol):
+    def on_epoch_end(self, result: EpochResult) -> None: ...
+
+    def should_stop(self) -> bool: ...
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    hooks: Hooks,
+) -> tuple[float, float] | None:
+    """Mean batch loss and accuracy over one shuffled pass; None when stopped midway."""
+    model.train()
+    n = len(y)
+    perm = torch.randperm(n, generator=generator).to(x.device)
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    batches = 0
+    for start in range(0, n, batch_size):
+        if hooks.should_stop():
+            return None
+        idx = perm[start : start + batch_size]
+        if len(idx) == 1 and batches > 0:
+            break  # a batch of one cannot be batch-normalised; like drop_last for that case
+        xb, yb = x[idx], y[idx]
+        out = model(xb)
+        loss = F.cross_entropy(out, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.detach()
+        correct += (out.detach().argmax(1) == yb).sum()
+        batches += 1
+    # One host sync per epoch, not one per batch as in the notebook.
+    return loss_sum.item() / batches, correct.item() / n
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split, in eval mode."""
+    model.eval()
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    for start in range(0, len(y), EVAL_BATCH):
+        out = model(x[start : start + EVAL_BATCH])
+        yb = y[start : start + EVAL_BATCH]
+        loss_sum += F.cross_entropy(out, yb, reduction="sum")
+        correct += (out.argmax(1) == yb).sum()
+    model.train()
+    return loss_sum.item() / len(y), correct.item() / len(y)
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    split: Split,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    hooks: Hooks,
+    start_epoch: int = 0,
+) -> bool:
+    """Train epochs ``start_epoch+1 .. epochs``; False when stopped before the end."""
+    for epoch in range(start_epoch + 1, epochs + 1):
+        t0 = time.perf_counter()
+        trained = train_one_epoch(
+            model, optimizer, split.x_train, split.y_train, batch_size, generator, hooks
+        )
+        if trained is None:
+            return False
+        test_loss, test_acc = evaluate(model, split.x_test, split.y_test)
+        hooks.on_epoch_end(
+            EpochResult(epoch, *trained, test_loss, test_acc, time.perf_counter() - t0)
+        )
+    return True
+
+
+def is_finite(result: EpochResult) -> bool:
+    return all(math.isfinite(v) for v in (result.train_loss, result.test_loss))
