@@ -1,9 +1,11 @@
 """Request and response bodies. Bounds live here so bad input is refused with a 422."""
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from backend.training.data import DATASETS
 
@@ -160,6 +162,13 @@ class RunPublic(BaseModel):
     final_test_acc: float | None = None
     best_test_acc: float | None = None
     final_train_loss: float | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def group_key(self) -> str:
+        """Equal for runs whose configs differ only by seed and name: one line with a band."""
+        rest = {k: v for k, v in self.config.items() if k not in ("seed", "name")}
+        return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:12]
 
 
 class RunsPublic(BaseModel):

@@ -35,6 +35,12 @@ def test_config_round_trips_so_a_run_can_be_repeated(client: TestClient) -> None
     assert again.status_code == 201 and again.json()["config"] == run["config"]
 
 
+def test_runs_differing_only_by_seed_share_a_group_key(client: TestClient) -> None:
+    a, b, c = (client.post("/api/runs", json=tiny_run(**kw)).json()
+               for kw in ({"seed": 1, "name": "a"}, {"seed": 2}, {"seed": 1, "epochs": 3}))
+    assert a["group_key"] == b["group_key"] != c["group_key"]
+
+
 def test_list_filters_by_status_and_study(client: TestClient) -> None:
     a = client.post("/api/runs", json=tiny_run()).json()
     client.post("/api/runs", json=tiny_run())
