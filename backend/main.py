@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(api_router)
 
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    @app.api_route("/vendor/plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)
     def plotly_js() -> FileResponse:
         # Served from the installed plotly package so the dashboard works offline.
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
