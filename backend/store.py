@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import Base
+from backend import migrate
 from backend.models import EpochMetric, Run, RunStatus, Study, utcnow
 from backend.schemas import (
     EpochMetrics,
@@ -62,7 +62,8 @@ class Store:
         self.changed = ChangeSignal()
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create or migrate the tables (Alembic), so older database files keep their runs."""
+        migrate.upgrade(self.engine)
 
     @contextmanager
     def _tx(self, notify: bool = False) -> Iterator[Session]:

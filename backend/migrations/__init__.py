@@ -1,0 +1,1 @@
+"""Alembic migrations of the Trainboard schema, run by ``backend.migrate.upgrade``."""
