@@ -14,6 +14,7 @@ from backend.api import api_router
 from backend.api.checks import QueueFull
 from backend.config import REPO_ROOT, Settings
 from backend.db import make_engine, make_session_factory
+from backend.inference import ModelCache
 from backend.store import Conflict, Store
 from backend.training.architecture import SpecError
 from backend.worker import Worker
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.create_schema()
         worker = Worker(store, settings) if settings.worker else None
         app.state.settings, app.state.store, app.state.worker = settings, store, worker
+        app.state.models = ModelCache(store)
         if worker:
             worker.start()
         try:

@@ -1,9 +1,10 @@
-"""Database tables: studies, runs and one row of metrics per (run, epoch)."""
+"""Database tables: studies, runs, one row of metrics per (run, epoch), and what a
+completed run leaves behind (its test-split evaluation and its final weights)."""
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
@@ -31,6 +32,9 @@ class Study(Base):
     name: Mapped[str] = mapped_column(String(200))
     preset: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Labels and free text a person adds to find the study again.
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     runs: Mapped[list["Run"]] = relationship(back_populates="study", order_by="Run.id")
 
@@ -55,6 +59,8 @@ class Run(Base):
     test_size: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -65,6 +71,12 @@ class Run(Base):
         order_by="EpochMetric.epoch",
         cascade="all, delete-orphan",
         passive_deletes=True,
+    )
+    evaluation: Mapped["RunEvaluation | None"] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+    weights: Mapped["RunWeights | None"] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
     )
 
 
@@ -82,3 +94,36 @@ class EpochMetric(Base):
     seconds: Mapped[float | None]
 
     run: Mapped[Run] = relationship(back_populates="metrics")
+
+
+class RunEvaluation(Base):
+    """The test-split confusion matrix and worst mistakes, computed once when a run completes."""
+
+    __tablename__ = "run_evaluations"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # confusion[true][predicted] = count of test samples.
+    confusion: Mapped[list[list[int]]] = mapped_column(JSON)
+    # [{"index", "true", "predicted", "probability"}], bounded, surest mistakes first.
+    misclassified: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    test_size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunWeights(Base):
+    """The final ``state_dict`` as written by ``torch.save``; read back with weights_only=True.
+
+    Kept in the database rather than beside it so a run and its weights are deleted,
+    copied and backed up together, whatever the database URL.
+    """
+
+    __tablename__ = "run_weights"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,12 +5,38 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+    field_validator,
+)
 
 from backend.training.data import DATASETS
 
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
 Activation = Literal["sigmoid", "relu", "tanh", "leaky_relu", "gelu"]
+
+MAX_TAGS = 20
+MAX_NOTES = 10_000
+
+
+def _unique(tags: list[str]) -> list[str]:
+    # A tag given twice is one tag; order is kept as the person typed it.
+    return list(dict.fromkeys(tags))
+
+
+# Commas separate tags in the page's editor, so a tag cannot hold one.
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                      pattern=r"^[^,\x00-\x1f]+$"),
+]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique)]
+Notes = Annotated[str, Field(max_length=MAX_NOTES)]
 
 
 class _Strict(BaseModel):
@@ -159,6 +185,10 @@ class RunPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    tags: list[str] = []
+    notes: str = ""
+    # The final weights are stored (completed runs): the digit pad can ask this run.
+    has_weights: bool = False
     final_test_acc: float | None = None
     best_test_acc: float | None = None
     final_train_loss: float | None = None
@@ -169,6 +199,14 @@ class RunPublic(BaseModel):
         """Equal for runs whose configs differ only by seed and name: one line with a band."""
         rest = {k: v for k, v in self.config.items() if k not in ("seed", "name")}
         return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class RunUpdate(_Strict):
+    """Fields a person may change on a run; those left out stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    tags: Tags | None = None
+    notes: Notes | None = None
 
 
 class RunsPublic(BaseModel):
@@ -201,11 +239,19 @@ class StudyCreate(_Strict):
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
+class StudyUpdate(_Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    tags: Tags | None = None
+    notes: Notes | None = None
+
+
 class StudyPublic(BaseModel):
     id: int
     name: str
     preset: str | None
     created_at: datetime
+    tags: list[str] = []
+    notes: str = ""
     run_ids: list[int]
 
 
@@ -219,6 +265,8 @@ class StudyDetail(BaseModel):
     name: str
     preset: str | None
     created_at: datetime
+    tags: list[str] = []
+    notes: str = ""
     runs: list[RunWithMetrics]
 
 
@@ -228,6 +276,47 @@ class StudyCreated(BaseModel):
     preset: str | None
     created_at: datetime
     runs: list[RunPublic]
+
+
+# --- evaluation, weights and the digit pad ---------------------------------
+
+
+class Misclassified(BaseModel):
+    index: int = Field(description="position in the dataset's fixed test split")
+    true: int
+    predicted: int
+    probability: float = Field(description="the model's probability for its wrong answer")
+    pixels: list[int] = Field(default=[], description="the digit, row-major, 0-255")
+
+
+class EvaluationPublic(BaseModel):
+    run_id: int
+    dataset: str
+    test_size: int
+    accuracy: float
+    # Rows are true labels, columns predicted labels.
+    confusion: list[list[int]]
+    image_shape: list[int]
+    misclassified: list[Misclassified]
+
+
+class PredictRequest(_Strict):
+    run_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=24)
+    # 784 values (28x28) for MNIST runs, 64 (8x8) for digits runs; 0 is background.
+    pixels: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=784)
+
+
+class RunPrediction(BaseModel):
+    run_id: int
+    name: str
+    dataset: str
+    predicted: int
+    probabilities: list[float]
+
+
+class PredictionsPublic(BaseModel):
+    data: list[RunPrediction]
+    count: int
 
 
 # --- catalogue --------------------------------------------------------------

@@ -4,28 +4,40 @@ Requests and the worker thread never share a session: each call here opens one,
 commits (or rolls back) and closes it before returning plain schema objects.
 """
 
+import json
 import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import migrate
-from backend.models import EpochMetric, Run, RunStatus, Study, utcnow
+from backend.models import (
+    EpochMetric,
+    Run,
+    RunEvaluation,
+    RunStatus,
+    RunWeights,
+    Study,
+    utcnow,
+)
 from backend.schemas import (
     EpochMetrics,
     MetricsPublic,
     RunCreate,
     RunPublic,
     RunsPublic,
+    RunUpdate,
     RunWithMetrics,
     StudiesPublic,
     StudyCreated,
     StudyDetail,
     StudyPublic,
+    StudyUpdate,
 )
+from backend.training.evaluation import Evaluation
 from backend.training.trainer import EpochResult
 
 
@@ -35,6 +47,16 @@ class Conflict(Exception):
 
 def _finite(v: float | None) -> float | None:
     return v if v is not None and math.isfinite(v) else None
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere ('!' escapes the wildcards)."""
+    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def _study_public(st: Study) -> StudyPublic:
+    return StudyPublic(id=st.id, name=st.name, preset=st.preset, created_at=st.created_at,
+                       tags=st.tags or [], notes=st.notes or "", run_ids=[r.id for r in st.runs])
 
 
 class ChangeSignal:
@@ -92,9 +114,12 @@ class Store:
                 .where(EpochMetric.run_id.in_(ids), EpochMetric.epoch == Run.epochs_done)
             )
         }
+        weighted = set(s.scalars(select(RunWeights.run_id).where(RunWeights.run_id.in_(ids))))
         out = []
         for r in runs:
             pub = RunPublic.model_validate(r)
+            pub.tags, pub.notes = r.tags or [], r.notes or ""
+            pub.has_weights = r.id in weighted
             pub.best_test_acc = best.get(r.id)
             if (m := last.get(r.id)) is not None:
                 pub.final_test_acc, pub.final_train_loss = m.test_acc, m.train_loss
@@ -142,16 +167,83 @@ class Store:
         study_id: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        dataset: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        ids: Sequence[int] | None = None,
     ) -> RunsPublic:
+        """One page of runs, newest first; ``count`` is the total that match the filters."""
         with self._tx() as s:
-            q = select(Run)
+            query = select(Run)
             if status is not None:
-                q = q.where(Run.status == status)
+                query = query.where(Run.status == status)
             if study_id is not None:
-                q = q.where(Run.study_id == study_id)
-            count = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            runs = s.scalars(q.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
+                query = query.where(Run.study_id == study_id)
+            if dataset is not None:
+                query = query.where(Run.dataset == dataset)
+            if ids is not None:
+                query = query.where(Run.id.in_(ids))
+            if tag is not None:
+                # Tags are a JSON list; the tag as JSON (quotes included) matches whole tags
+                # only, with the same escaping the column was written with.
+                query = query.where(cast(Run.tags, String).like(
+                    _contains(json.dumps(tag)), escape="!"))
+            if q:
+                pattern = _contains(q.lower())
+                query = query.where(or_(*(
+                    func.lower(col).like(pattern, escape="!")
+                    for col in (Run.name, cast(Run.config, String), Run.notes,
+                                cast(Run.tags, String))
+                )))
+            count = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            runs = s.scalars(query.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
             return RunsPublic(data=self._public(s, runs), count=count)
+
+    def update_run(self, run_id: int, body: RunUpdate) -> RunPublic | None:
+        with self._tx() as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                return None
+            for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+                setattr(run, field, value)
+            s.flush()
+            return self._public(s, [run])[0]
+
+    def runs_with_metrics(self, run_ids: Sequence[int]) -> list[RunWithMetrics]:
+        """Runs in the order asked, each with all its epochs; unknown ids are left out."""
+        with self._tx() as s:
+            runs = {r.id: r for r in s.scalars(select(Run).where(Run.id.in_(run_ids)))}
+            ordered = [runs[i] for i in dict.fromkeys(run_ids) if i in runs]
+            rows = s.scalars(select(EpochMetric).where(EpochMetric.run_id.in_(runs))
+                             .order_by(EpochMetric.run_id, EpochMetric.epoch)).all()
+            by_run: dict[int, list[EpochMetrics]] = {i: [] for i in runs}
+            for m in rows:
+                by_run[m.run_id].append(EpochMetrics.model_validate(m))
+            return [RunWithMetrics(**pub.model_dump(), metrics=by_run[pub.id])
+                    for pub in self._public(s, ordered)]
+
+    # --- what a completed run leaves behind ---------------------------------
+
+    def get_evaluation(self, run_id: int) -> Evaluation | None:
+        with self._tx() as s:
+            ev = s.get(RunEvaluation, run_id)
+            if ev is None:
+                return None
+            return Evaluation(ev.confusion, ev.misclassified, ev.test_size)
+
+    def get_weights(self, run_id: int) -> bytes | None:
+        with self._tx() as s:
+            return s.scalar(select(RunWeights.data).where(RunWeights.run_id == run_id))
+
+    def weights_stamp(self, run_id: int) -> tuple[RunPublic, float] | None:
+        """The run and when its weights were written (a cache key); None without weights."""
+        with self._tx() as s:
+            row = s.execute(select(Run, RunWeights.created_at)
+                            .join(RunWeights, RunWeights.run_id == Run.id)
+                            .where(Run.id == run_id)).first()
+            if row is None:
+                return None
+            return self._public(s, [row[0]])[0], row[1].timestamp()
 
     def get_run(self, run_id: int) -> RunPublic | None:
         with self._tx() as s:
@@ -202,12 +294,17 @@ class Store:
             studies = s.scalars(
                 select(Study).order_by(Study.id.desc()).limit(limit).offset(offset)
             ).all()
-            data = [
-                StudyPublic(id=st.id, name=st.name, preset=st.preset, created_at=st.created_at,
-                            run_ids=[r.id for r in st.runs])
-                for st in studies
-            ]
-            return StudiesPublic(data=data, count=count)
+            return StudiesPublic(data=[_study_public(st) for st in studies], count=count)
+
+    def update_study(self, study_id: int, body: StudyUpdate) -> StudyPublic | None:
+        with self._tx() as s:
+            study = s.get(Study, study_id)
+            if study is None:
+                return None
+            for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+                setattr(study, field, value)
+            s.flush()
+            return _study_public(study)
 
     def get_study(self, study_id: int) -> StudyDetail | None:
         with self._tx() as s:
@@ -222,7 +319,8 @@ class Store:
                 for pub, run in zip(self._public(s, study.runs), study.runs, strict=True)
             ]
             return StudyDetail(id=study.id, name=study.name, preset=study.preset,
-                               created_at=study.created_at, runs=runs)
+                               created_at=study.created_at, tags=study.tags or [],
+                               notes=study.notes or "", runs=runs)
 
     def count_queued(self) -> int:
         with self._tx() as s:
@@ -259,6 +357,15 @@ class Store:
                 seconds=r.seconds,
             ))
             s.execute(update(Run).where(Run.id == run_id).values(epochs_done=r.epoch))
+
+    def save_artifacts(self, run_id: int, evaluation: Evaluation, weights: bytes) -> None:
+        """Store the run's evaluation and weights (again, if a restart retrained it)."""
+        with self._tx() as s:
+            s.merge(RunEvaluation(run_id=run_id, confusion=evaluation.confusion,
+                                  misclassified=evaluation.misclassified,
+                                  test_size=evaluation.test_size, created_at=utcnow()))
+            s.merge(RunWeights(run_id=run_id, data=weights, size=len(weights),
+                               created_at=utcnow()))
 
     def cancel_requested(self, run_id: int) -> bool:
         with self._tx() as s:

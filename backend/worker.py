@@ -11,6 +11,7 @@ from backend.schemas import RunCreate
 from backend.store import Store
 from backend.training.architecture import build_model
 from backend.training.data import DATASETS, split_on
+from backend.training.evaluation import evaluate_test_split, weights_to_bytes
 from backend.training.optim import build_optimizer
 from backend.training.trainer import EpochResult, fit, resolve_device
 
@@ -48,7 +49,12 @@ def train_run(run_id: int, cfg: RunCreate, store: Store, device: torch.device,
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
     generator = torch.Generator().manual_seed(cfg.seed)
     hooks = _RunHooks(store, run_id, stop)
-    return fit(model, optimizer, split, cfg.epochs, cfg.batch_size, generator, hooks)
+    if not fit(model, optimizer, split, cfg.epochs, cfg.batch_size, generator, hooks):
+        return False
+    # Computed once here and stored, so the run's detail view never re-evaluates.
+    evaluation = evaluate_test_split(model, split.x_test, split.y_test, info.num_classes)
+    store.save_artifacts(run_id, evaluation, weights_to_bytes(model))
+    return True
 
 
 class Worker:

@@ -56,6 +56,8 @@ def test_database_from_first_schema_opens_with_runs_intact(tmp_path: Path) -> No
         run = client.get("/api/runs/1").json()
         assert (run["name"], run["status"], run["epochs_done"]) == ("old run", "completed", 2)
         assert run["final_test_acc"] == 0.75 and run["study_id"] == 1
+        # Columns added later read as empty on old rows.
+        assert (run["tags"], run["notes"], run["has_weights"]) == ([], "", False)
         metrics = client.get("/api/runs/1/metrics").json()["data"]
         assert [m["epoch"] for m in metrics] == [1, 2]
         # New runs go in next to the old one.

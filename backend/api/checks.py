@@ -45,3 +45,20 @@ def check_run(cfg: RunCreate, settings: Settings, loc: Loc = ("body",)) -> tuple
 def check_queue_room(queued: int, adding: int, settings: Settings) -> None:
     if queued + adding > settings.max_queued:
         raise QueueFull(f"the queue holds {queued} runs; at most {settings.max_queued} may wait")
+
+
+# One export or filter may name this many runs.
+MAX_IDS = 1000
+
+
+def parse_ids(raw: str, field: str) -> list[int]:
+    """Comma-separated run ids ("1,2,5"), or SpecError naming the query field."""
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise SpecError(("query", field), "give at least one run id, e.g. 1,2,3")
+    if len(parts) > MAX_IDS:
+        raise SpecError(("query", field), f"at most {MAX_IDS} run ids are allowed")
+    bad = [p for p in parts if not p.isdigit() or int(p) < 1]
+    if bad:
+        raise SpecError(("query", field), f"{bad[0]!r} is not a run id (a positive integer)")
+    return [int(p) for p in parts]

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from backend.config import Settings
+from backend.inference import ModelCache
 from backend.store import Store
 from backend.worker import Worker
 
@@ -21,6 +22,11 @@ def get_worker(request: Request) -> Worker | None:
     return request.app.state.worker
 
 
+def get_model_cache(request: Request) -> ModelCache:
+    return request.app.state.models
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkerDep = Annotated[Worker | None, Depends(get_worker)]
+ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]

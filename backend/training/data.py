@@ -74,3 +74,14 @@ def split_on(name: str, device: str) -> Split:
     """The split moved to ``device`` once, so every run there slices it in place."""
     s = load_split(name)
     return Split(*(t.to(device) for t in (s.x_train, s.y_train, s.x_test, s.y_test)))
+
+
+def image_side(name: str) -> int:
+    """Width (and height) of the dataset's square images: 28 for MNIST, 8 for digits."""
+    return int(round(DATASETS[name].input_shape[0] ** 0.5))
+
+
+def test_images(name: str, indices: list[int]) -> list[list[int]]:
+    """Test-split images as row-major 0-255 integers, small enough to send as JSON."""
+    x = load_split(name).x_test
+    return [(x[i] * 255).round().to(torch.uint8).tolist() for i in indices]

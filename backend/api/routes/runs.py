@@ -2,9 +2,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from backend.api.checks import check_queue_room, check_run
+from backend.api.checks import check_queue_room, check_run, parse_ids
 from backend.api.deps import SettingsDep, StoreDep, WorkerDep
-from backend.schemas import MetricsPublic, RunCreate, RunPublic, RunsPublic
+from backend.schemas import (
+    DatasetName,
+    EvaluationPublic,
+    MetricsPublic,
+    Misclassified,
+    RunCreate,
+    RunPublic,
+    RunsPublic,
+    RunUpdate,
+)
+from backend.training.data import image_side, test_images
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -32,11 +42,20 @@ def list_runs(
     store: StoreDep,
     status: StatusFilter | None = None,
     study_id: Annotated[int | None, Query(ge=1)] = None,
+    dataset: DatasetName | None = None,
+    tag: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200,
+                                   description="text in the name, config, tags or notes")] = None,
+    ids: Annotated[str | None, Query(max_length=10_000,
+                                     description="comma-separated run ids")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RunsPublic:
-    """Runs, newest first, filtered by status or study."""
-    return store.list_runs(status=status, study_id=study_id, limit=limit, offset=offset)
+    """Runs, newest first, filtered by status, study, dataset, tag, ids or free text."""
+    return store.list_runs(status=status, study_id=study_id, dataset=dataset, tag=tag,
+                           q=q.strip() if q else None,
+                           ids=parse_ids(ids, "ids") if ids is not None else None,
+                           limit=limit, offset=offset)
 
 
 @router.get("/{run_id}")
@@ -46,6 +65,51 @@ def get_run(run_id: int, store: StoreDep) -> RunPublic:
     if run is None:
         raise _not_found(run_id)
     return run
+
+
+@router.patch("/{run_id}")
+def update_run(run_id: int, body: RunUpdate, store: StoreDep) -> RunPublic:
+    """Rename a run or change its tags and notes."""
+    run = store.update_run(run_id, body)
+    if run is None:
+        raise _not_found(run_id)
+    return run
+
+
+@router.get("/{run_id}/evaluation")
+def get_evaluation(run_id: int, store: StoreDep) -> EvaluationPublic:
+    """The test-split confusion matrix and the surest mistakes, with their pixels."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise _not_found(run_id)
+    ev = store.get_evaluation(run_id)
+    if ev is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"run {run_id} has no evaluation ({run.status}); "
+                            "it is computed when a run completes")
+    pixels = test_images(run.dataset, [m["index"] for m in ev.misclassified])
+    side = image_side(run.dataset)
+    correct = sum(ev.confusion[i][i] for i in range(len(ev.confusion)))
+    return EvaluationPublic(
+        run_id=run_id, dataset=run.dataset, test_size=ev.test_size,
+        accuracy=correct / ev.test_size, confusion=ev.confusion, image_shape=[side, side],
+        misclassified=[Misclassified(**m, pixels=p) for m, p in zip(ev.misclassified, pixels,
+                                                                    strict=True)],
+    )
+
+
+@router.get("/{run_id}/weights", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def get_weights(run_id: int, store: StoreDep) -> Response:
+    """The completed run's final state_dict (``torch.load(f, weights_only=True)``)."""
+    data = store.get_weights(run_id)
+    if data is None:
+        if store.get_run(run_id) is None:
+            raise _not_found(run_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"run {run_id} has no stored weights; only completed runs keep them")
+    return Response(data, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="trainboard-run-{run_id}.pt"'})
 
 
 @router.get("/{run_id}/metrics")

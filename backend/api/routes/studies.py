@@ -5,7 +5,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from backend.api.checks import check_queue_room, check_run
 from backend.api.deps import SettingsDep, StoreDep, WorkerDep
 from backend.presets import PRESETS
-from backend.schemas import RunCreate, StudiesPublic, StudyCreate, StudyCreated, StudyDetail
+from backend.schemas import (
+    RunCreate,
+    StudiesPublic,
+    StudyCreate,
+    StudyCreated,
+    StudyDetail,
+    StudyPublic,
+    StudyUpdate,
+)
 from backend.training.architecture import SpecError
 
 router = APIRouter(prefix="/studies", tags=["studies"])
@@ -59,6 +67,15 @@ def list_studies(
 def get_study(study_id: int, store: StoreDep) -> StudyDetail:
     """A study with its runs and their metrics."""
     study = store.get_study(study_id)
+    if study is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"study {study_id} not found")
+    return study
+
+
+@router.patch("/{study_id}")
+def update_study(study_id: int, body: StudyUpdate, store: StoreDep) -> StudyPublic:
+    """Rename a study or change its tags and notes."""
+    study = store.update_study(study_id, body)
     if study is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"study {study_id} not found")
     return study
