@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,13 @@ class Settings(BaseSettings):
     port: int = 8000
     # "auto" picks CUDA when torch sees it, else CPU.
     device: str = "auto"
-    data_dir: Path = REPO_ROOT / "data"
+    # Datasets that are downloaded (mnist, fashion-mnist, kmnist) are kept in
+    # ``<data_dir>/<dataset>/``; files dropped there by hand are used without a download.
+    data_dir: Path = DEFAULT_DATA_DIR
+    # Per dataset, base URLs that replace the built-in mirrors, as JSON in the
+    # environment: TRAINBOARD_DATASET_MIRRORS='{"mnist": ["http://intranet/mnist/"]}'.
+    dataset_mirrors: dict[str, list[str]] = Field(default_factory=dict)
+    download_timeout_s: float = Field(default=30.0, gt=0)
     # Start the background trainer with the app. Tests that only exercise the API
     # switch it off so queued runs stay queued.
     worker: bool = True

@@ -58,6 +58,8 @@ class Run(Base):
     train_size: Mapped[int | None]
     test_size: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # A line about work before the first epoch ("downloading dataset 40%"); None once training.
+    progress_note: Mapped[str | None] = mapped_column(String(200))
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -18,6 +18,7 @@ from pydantic import (
 from backend.training.data import DATASETS
 
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+SplitKind = Literal["80/20", "official"]
 Activation = Literal["sigmoid", "relu", "tanh", "leaky_relu", "gelu"]
 
 MAX_TAGS = 20
@@ -143,6 +144,11 @@ class OptimizerSpec(_Strict):
 class RunCreate(_Strict):
     name: str | None = Field(default=None, max_length=200)
     dataset: DatasetName = "mnist-5k"
+    split: SplitKind = Field(
+        default="80/20",
+        description="'80/20': the notebook's stratified random split of all samples; "
+        "'official': the dataset's distributed train/test files (mnist: 60,000/10,000).",
+    )
     model: ModelSpec = Field(default_factory=lambda: MLPSpec(kind="mlp"))
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     epochs: int = Field(default=10, ge=1, le=100_000)
@@ -189,6 +195,8 @@ class RunPublic(BaseModel):
     notes: str = ""
     # The final weights are stored (completed runs): the digit pad can ask this run.
     has_weights: bool = False
+    # What the worker is doing before the first epoch, e.g. "downloading dataset 40%".
+    progress_note: str | None = None
     final_test_acc: float | None = None
     best_test_acc: float | None = None
     final_train_loss: float | None = None
@@ -236,6 +244,7 @@ class StudyCreate(_Strict):
     runs: list[RunCreate] | None = Field(default=None, min_length=1, max_length=100)
     epochs: int | None = Field(default=None, ge=1, le=100_000)
     dataset: DatasetName | None = None
+    split: SplitKind | None = None
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
@@ -340,6 +349,7 @@ class DatasetPublic(BaseModel):
     title: str
     input_shape: list[int]
     num_classes: int
+    splits: list[str]
 
 
 class DatasetsPublic(BaseModel):

@@ -348,6 +348,10 @@ class Store:
             s.execute(update(Run).where(Run.id == run_id)
                       .values(train_size=train_size, test_size=test_size))
 
+    def set_progress_note(self, run_id: int, note: str | None) -> None:
+        with self._tx(notify=True) as s:
+            s.execute(update(Run).where(Run.id == run_id).values(progress_note=note))
+
     def record_epoch(self, run_id: int, r: EpochResult) -> None:
         """One epoch's metrics and the run's progress, written together."""
         with self._tx(notify=True) as s:
@@ -374,7 +378,8 @@ class Store:
     def finish(self, run_id: int, status: str, error: str | None = None) -> None:
         with self._tx(notify=True) as s:
             s.execute(update(Run).where(Run.id == run_id)
-                      .values(status=status, error=error, finished_at=utcnow()))
+                      .values(status=status, error=error, finished_at=utcnow(),
+                              progress_note=None))
 
     def requeue_interrupted(self) -> list[int]:
         """Runs left 'running' by a dead process go back to the queue from epoch 0."""
@@ -383,5 +388,6 @@ class Store:
             if ids:
                 s.execute(delete(EpochMetric).where(EpochMetric.run_id.in_(ids)))
                 s.execute(update(Run).where(Run.id.in_(ids)).values(
-                    status=RunStatus.QUEUED, epochs_done=0, started_at=None))
+                    status=RunStatus.QUEUED, epochs_done=0, started_at=None,
+                    progress_note=None))
             return ids

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from dataclasses import replace
 
 import torch
 
@@ -10,10 +11,10 @@ from backend.models import RunStatus
 from backend.schemas import RunCreate
 from backend.store import Store
 from backend.training.architecture import build_model
-from backend.training.data import DATASETS, split_on
+from backend.training.data import DATASETS, LoadContext, split_on
 from backend.training.evaluation import evaluate_test_split, weights_to_bytes
 from backend.training.optim import build_optimizer
-from backend.training.trainer import EpochResult, fit, resolve_device
+from backend.training.trainer import EpochResult, describe_device, fit, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,15 @@ class _RunHooks:
 
 
 def train_run(run_id: int, cfg: RunCreate, store: Store, device: torch.device,
-              stop: threading.Event) -> bool:
+              stop: threading.Event, data: LoadContext | None = None) -> bool:
     """Train one run to the end; False when it was stopped first."""
     info = DATASETS[cfg.dataset]
-    split = split_on(cfg.dataset, str(device))
+    # Download progress goes onto the run, where the dashboard shows it.
+    ctx = replace(data or LoadContext(),
+                  progress=lambda note: store.set_progress_note(run_id, note))
+    store.set_progress_note(run_id, "preparing dataset")
+    split = split_on(cfg.dataset, cfg.split, str(device), ctx)
+    store.set_progress_note(run_id, None)
     store.set_split_sizes(run_id, len(split.y_train), len(split.y_test))
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, info.input_shape, info.num_classes).to(device)
@@ -61,6 +67,7 @@ class Worker:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.device = resolve_device(settings.device)
+        self.data = LoadContext.from_settings(settings)
         self._wake = threading.Event()
         self._shutdown = threading.Event()
         self._lock = threading.Lock()
@@ -71,7 +78,7 @@ class Worker:
         requeued = self.store.requeue_interrupted()
         if requeued:
             log.warning("runs %s were interrupted; queued again", requeued)
-        log.info("worker training on %s", self.device)
+        log.info("worker training on %s", describe_device(self.device))
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -107,7 +114,7 @@ class Worker:
         if self.store.cancel_requested(run_id):
             stop.set()
         try:
-            finished = train_run(run_id, cfg, self.store, self.device, stop)
+            finished = train_run(run_id, cfg, self.store, self.device, stop, self.data)
         except Exception as exc:  # a bad run must not take the worker down
             log.exception("run %d failed", run_id)
             self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")

@@ -65,11 +65,10 @@ def test_cancel_running_run(live_client: TestClient) -> None:
 def test_failing_run_does_not_stop_the_worker(
     live_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_loader():  # noqa: ANN202
+    def broken_loader(_ctx: data.LoadContext) -> data.Arrays:
         raise OSError("disk went away")
 
-    data.load_split.cache_clear()
-    data.split_on.cache_clear()
+    data.clear_cache()
     info = data.DATASETS["digits"]
     monkeypatch.setitem(data.DATASETS, "digits",
                         data.DatasetInfo(info.name, info.title, info.input_shape,
@@ -79,6 +78,6 @@ def test_failing_run_does_not_stop_the_worker(
     assert failed["status"] == "failed" and "disk went away" in failed["error"]
 
     monkeypatch.setitem(data.DATASETS, "digits", info)
-    data.load_split.cache_clear()
+    data.clear_cache()
     good = live_client.post("/api/runs", json=tiny_run()).json()
     assert wait_for_status(live_client, good["id"], TERMINAL)["status"] == "completed"

@@ -32,6 +32,9 @@ def check_run(cfg: RunCreate, settings: Settings, loc: Loc = ("body",)) -> tuple
         raise SpecError((*loc, "model"), f"layer widths at most {settings.max_width} are "
                         f"allowed (got {max(widths)})")
     info = DATASETS[cfg.dataset]
+    if cfg.split not in info.splits:
+        raise SpecError((*loc, "split"), f"dataset {cfg.dataset!r} has no {cfg.split!r} split; "
+                        f"choose {' or '.join(repr(s) for s in info.splits)}")
     try:
         params = parameter_count(cfg.model, info.input_shape, info.num_classes)
     except SpecError as exc:

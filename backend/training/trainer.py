@@ -45,6 +45,22 @@ def resolve_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
+def describe_device(device: torch.device) -> str:
+    """The training device for the start-up log line, and on CPU why there is no GPU."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return (f"{device}, but CUDA is not available: runs will fail"
+                    " (use TRAINBOARD_DEVICE=auto)")
+        return f"{device} ({torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda})"
+    if device.type != "cpu":
+        return str(device)
+    if torch.version.cuda is None:
+        return "CPU (this torch build has no CUDA support)"
+    if not torch.cuda.is_available():
+        return f"CPU (torch {torch.__version__} has CUDA {torch.version.cuda} but sees no GPU)"
+    return "CPU (TRAINBOARD_DEVICE=cpu; a GPU is available)"
+
+
 def train_one_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,

@@ -19,5 +19,6 @@ def list_presets() -> PresetsPublic:
 def list_datasets() -> DatasetsPublic:
     """Datasets a run can train on."""
     data = [DatasetPublic(name=d.name, title=d.title, input_shape=list(d.input_shape),
-                          num_classes=d.num_classes) for d in DATASETS.values()]
+                          num_classes=d.num_classes, splits=list(d.splits))
+            for d in DATASETS.values()]
     return DatasetsPublic(data=data, count=len(data))

@@ -14,7 +14,8 @@ from backend.schemas import (
     RunsPublic,
     RunUpdate,
 )
-from backend.training.data import image_side, test_images
+from backend.training.data import LoadContext, image_side, test_images
+from backend.training.idx_datasets import DatasetUnavailable
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -77,7 +78,7 @@ def update_run(run_id: int, body: RunUpdate, store: StoreDep) -> RunPublic:
 
 
 @router.get("/{run_id}/evaluation")
-def get_evaluation(run_id: int, store: StoreDep) -> EvaluationPublic:
+def get_evaluation(run_id: int, store: StoreDep, settings: SettingsDep) -> EvaluationPublic:
     """The test-split confusion matrix and the surest mistakes, with their pixels."""
     run = store.get_run(run_id)
     if run is None:
@@ -87,7 +88,12 @@ def get_evaluation(run_id: int, store: StoreDep) -> EvaluationPublic:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"run {run_id} has no evaluation ({run.status}); "
                             "it is computed when a run completes")
-    pixels = test_images(run.dataset, [m["index"] for m in ev.misclassified])
+    try:
+        pixels = test_images(run.dataset, [m["index"] for m in ev.misclassified],
+                             run.config.get("split", "80/20"), LoadContext.from_settings(settings))
+    except DatasetUnavailable as exc:
+        # The run's dataset files were removed since it trained.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     side = image_side(run.dataset)
     correct = sum(ev.confusion[i][i] for i in range(len(ev.confusion)))
     return EvaluationPublic(

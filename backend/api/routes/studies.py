@@ -38,7 +38,7 @@ def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
                  worker: WorkerDep) -> StudyCreated:
     """Queue a preset comparison (optionally shortened) or a list of runs as one study."""
     name, runs, source = _runs_of(body)
-    overrides = {k: v for k in ("epochs", "dataset", "seed")
+    overrides = {k: v for k in ("epochs", "dataset", "split", "seed")
                  if (v := getattr(body, k)) is not None}
     runs = [r.model_copy(update=overrides) for r in runs]
     checked = []
