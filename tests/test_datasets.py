@@ -107,7 +107,10 @@ def test_mnist_trains_through_the_queue_after_download(settings: Settings, tiny)
             dataset="mnist", split="official", epochs=3, batch_size=16,
             model={"kind": "mlp", "hidden": [32]})).json()
         done = wait_for_status(c, run["id"], TERMINAL)
+        # The gallery of mistakes reads the same (official) test split from the data dir.
+        ev = c.get(f"/api/runs/{run['id']}/evaluation").json()
     assert done["status"] == "completed", done["error"]
+    assert ev["test_size"] == tiny.n_test and ev["image_shape"] == [28, 28]
     assert (done["train_size"], done["test_size"]) == (tiny.n_train, tiny.n_test)
     assert done["progress_note"] is None and done["final_test_acc"] > 0.5
     assert notes[0] == "preparing dataset" and "downloading dataset 100%" in notes
