@@ -13,6 +13,7 @@ from backend.store import Store
 from backend.training.architecture import build_model
 from backend.training.data import DATASETS, LoadContext, split_on
 from backend.training.evaluation import evaluate_test_split, weights_to_bytes
+from backend.training.idx_datasets import DatasetUnavailable
 from backend.training.optim import build_optimizer
 from backend.training.trainer import EpochResult, describe_device, fit, resolve_device
 
@@ -115,6 +116,11 @@ class Worker:
             stop.set()
         try:
             finished = train_run(run_id, cfg, self.store, self.device, stop, self.data)
+        except DatasetUnavailable as exc:
+            # Expected offline: the message says what to do, a traceback would bury it.
+            log.error("run %d failed: %s", run_id, exc)
+            self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            return
         except Exception as exc:  # a bad run must not take the worker down
             log.exception("run %d failed", run_id)
             self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
