@@ -6,6 +6,7 @@ with its own checksums; nothing touches the internet.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from utils import TERMINAL, tiny_run, wait_for_status
 
 from backend.config import Settings
 from backend.training import data
+from backend.training.idx import write_idx
 from backend.training.idx_datasets import DatasetUnavailable
 
 
@@ -48,6 +50,17 @@ def test_local_files_gz_and_plain_are_used_without_download(tmp_path: Path, tiny
     total = tiny.n_train + tiny.n_test
     assert (len(random.y_train), len(random.y_test)) == (total * 4 // 5, total // 5)
     assert torch.bincount(random.y_test).tolist() == [total // 5 // 10] * 10
+
+
+def test_files_of_the_wrong_shape_are_named(tmp_path: Path, tiny) -> None:  # noqa: ANN001
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name, gz in tiny.gz.items():
+        (folder / name).write_bytes(gz)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((tiny.n_test, 20, 20), np.uint8),
+              gz=True)
+    with pytest.raises(DatasetUnavailable, match="t10k-images-idx3-ubyte.gz: expected 28x28"):
+        data.load_split("mnist", "official", _ctx(tmp_path, closed_port_url()))
 
 
 def test_download_reports_progress_and_is_cached(tmp_path: Path, tiny) -> None:  # noqa: ANN001

@@ -95,7 +95,9 @@ def idx_loader(source: IdxDataset) -> Callable[[LoadContext], Arrays]:
 
 
 def idx_info(source: IdxDataset, title: str) -> DatasetInfo:
-    return DatasetInfo(source.name, title, (784,), 10, idx_loader(source),
+    side_a, side_b = source.image_shape
+    return DatasetInfo(source.name, title, (side_a * side_b,), source.num_classes,
+                       idx_loader(source),
                        splits=(RANDOM_SPLIT, OFFICIAL_SPLIT), on_disk=True)
 
 

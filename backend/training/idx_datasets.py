@@ -45,6 +45,8 @@ class IdxDataset:
     train_labels: IdxFile
     test_images: IdxFile
     test_labels: IdxFile
+    image_shape: tuple[int, int] = (28, 28)
+    num_classes: int = 10
 
     @property
     def files(self) -> tuple[IdxFile, IdxFile, IdxFile, IdxFile]:
@@ -61,10 +63,19 @@ class IdxDataset:
             raise DatasetUnavailable(f"{exc}; replace it or delete it to download it again") \
                 from None
         tr_x, tr_y, te_x, te_y = arrays
-        for images, labels, img_file in ((tr_x, tr_y, paths[0]), (te_x, te_y, paths[2])):
-            if images.ndim < 2 or labels.ndim != 1 or len(images) != len(labels):
+        for images, labels, img_file, lbl_file in ((tr_x, tr_y, paths[0], paths[1]),
+                                                   (te_x, te_y, paths[2], paths[3])):
+            # Checked here, where the file can be named, rather than as a shape error mid-run.
+            if images.dtype != np.uint8 or images.shape[1:] != self.image_shape:
                 raise DatasetUnavailable(
-                    f"{img_file}: {images.shape} images do not match {labels.shape} labels")
+                    f"{img_file}: expected {self.image_shape[0]}x{self.image_shape[1]} uint8 "
+                    f"images, found {images.dtype} of shape {images.shape}")
+            if labels.ndim != 1 or len(images) != len(labels):
+                raise DatasetUnavailable(
+                    f"{lbl_file}: {labels.shape} labels for {len(images)} images")
+            if len(labels) and not 0 <= labels.min() <= labels.max() < self.num_classes:
+                raise DatasetUnavailable(
+                    f"{lbl_file}: labels must lie in 0..{self.num_classes - 1}")
         x = np.concatenate([tr_x.reshape(len(tr_x), -1), te_x.reshape(len(te_x), -1)])
         return x, np.concatenate([tr_y, te_y]).astype(np.int64), len(tr_y)
 
