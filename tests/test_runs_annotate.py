@@ -3,7 +3,6 @@
 from typing import Any
 
 from fastapi.testclient import TestClient
-
 from utils import tiny_run
 
 

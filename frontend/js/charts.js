@@ -4,6 +4,7 @@ import { el } from './util.js';
 export const FONT = '-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 export const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ['lasso2d', 'select2d', 'autoScale2d'] };
 const GRID = '#eef0f3';
+const LOG_TICKS = [-4, -3, -2, -1, 0, 1, 2].flatMap((e) => [1, 2, 3, 5].map((m) => Number((m * 10 ** e).toPrecision(1))));
 
 export const plotlyReady = () => typeof window.Plotly !== 'undefined';
 
@@ -41,7 +42,9 @@ export function lineLayout({ xTitle, yTitle, pct = false, log = false, xRange = 
     legend: { orientation: 'h', x: 0, y: -0.25, yanchor: 'top', font: { size: 12 } },
     xaxis: { title: { text: xTitle }, gridcolor: GRID, zeroline: false,
       ...(xRange ? { range: xRange, autorange: false } : { autorange: true }) },
+    // Plain 1-2-3-5 ticks per decade read better on a log axis than Plotly's small digits.
     yaxis: { title: { text: yTitle }, gridcolor: GRID, zeroline: false, type: log ? 'log' : 'linear',
+      ...(log ? { tickmode: 'array', tickvals: LOG_TICKS } : {}),
       ...(pct ? { tickformat: '.0%' } : {}), autorange: true },
     uirevision,
   };

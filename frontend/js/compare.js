@@ -188,7 +188,7 @@ async function drawScatter(list) {
   const labels = points.length <= 10;
   const traces = points.map((p) => ({
     type: 'scatter', mode: labels ? 'markers+text' : 'markers', name: p.e.label,
-    x: [p.params], y: [p.acc], text: [p.e.label], textposition: 'top center', textfont: { size: 11, color: '#374151' },
+    x: [p.params], y: [p.acc], text: [p.e.label], textposition: 'middle right', textfont: { size: 11, color: '#374151' },
     cliponaxis: false,
     marker: { color: p.e.color, size: 11, line: { color: '#fff', width: 1 } },
     error_y: p.e.group ? { type: 'data', array: [p.sd], color: p.e.color, thickness: 1.5, width: 4 } : undefined,
@@ -205,7 +205,7 @@ async function drawScatter(list) {
     ticktext: ticks.map((t) => (t >= 1e6 ? `${t / 1e6}M` : t >= 1e3 ? `${t / 1e3}k` : String(t))) };
   layout.yaxis = { ...layout.yaxis, tickformat: '.1%' };
   layout.shapes = [{ type: 'line', xref: 'x', yref: 'paper', x0: PARAM_BUDGET, x1: PARAM_BUDGET, y0: 0, y1: 1, line: { color: '#9ca3af', dash: 'dash', width: 1 } }];
-  layout.annotations = [{ x: Math.log10(PARAM_BUDGET), xref: 'x', y: 1, yref: 'paper', text: '20k budget', showarrow: false, xanchor: 'left', yanchor: 'top', font: { size: 11, color: '#6b7280' } }];
+  layout.annotations = [{ x: Math.log10(PARAM_BUDGET), xref: 'x', y: 0, yref: 'paper', text: ' 20k budget', showarrow: false, xanchor: 'left', yanchor: 'bottom', font: { size: 11, color: '#6b7280' } }];
   await Plotly.react('chart-scatter', traces, layout, PLOT_CONFIG);
 }
 

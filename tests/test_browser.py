@@ -1,0 +1,160 @@
+"""The dashboard in Debian's Chromium against a real server process.
+
+Screenshots of the main views land in tests/_screenshots/ (cleaned at the start) so a
+person can look at what the tests saw.
+"""
+
+import csv
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, server
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+SHOTS = Path(__file__).parent / "_screenshots"
+# Long enough for the shared CI machine to train a short study; conditions end it early.
+WAIT_MS = 120_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir()
+    tmp = tmp_path_factory.mktemp("browser")
+    with server(tmp / "experiments.db", tmp / "data") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(base_url)
+    yield pg
+    context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    # From the top, so the sticky header is drawn where it belongs in a full-page capture.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+
+
+def points(page: Page, chart: str) -> int:
+    """How many points the chart's traces hold (what the person sees drawn)."""
+    return page.evaluate(
+        "id => (document.getElementById(id).data || [])"
+        ".reduce((n, t) => n + (t.x || []).length, 0)", chart)
+
+
+def test_empty_page_and_a_refused_launch(page: Page) -> None:
+    expect(page.locator("#runs-body")).to_contain_text("No runs yet")
+    expect(page.locator("#health")).to_contain_text("cpu")
+    shot(page, "01-empty")
+    page.fill("#f-epochs", "100000")
+    page.click("#launch-submit")
+    error = page.locator("#launch-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("The server refused the run (HTTP 422)")
+    expect(error).to_contain_text("epochs")
+    expect(page.locator("#f-epochs")).to_have_class("invalid")
+    error.scroll_into_view_if_needed()
+    shot(page, "02-refused-launch")
+
+
+def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
+                                                               base_url: str) -> None:
+    # Launch the notebook's optimizer comparison from its button, shortened to 4 epochs.
+    page.fill("#preset-epochs", "4")
+    page.click("[data-testid=preset-optimizer]")
+    expect(page.locator("#preset-message")).to_contain_text("Launched study")
+    expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(3)
+    total = 3 * 4
+    # The curves grow while the runs train: record what the chart holds as it changes.
+    page.evaluate("""() => {
+        window.__seen = [];
+        const gd = document.getElementById('chart-train-loss');
+        const count = () => (gd.data || []).reduce((n, t) => n + t.x.length, 0);
+        new MutationObserver(() => window.__seen.push(count()))
+            .observe(gd, {subtree: true, childList: true, attributes: true});
+    }""")
+    page.wait_for_function(
+        "(document.getElementById('chart-test-acc').data || [])"
+        f".reduce((n, t) => n + t.x.length, 0) === {total}", timeout=WAIT_MS)
+    seen = sorted(set(page.evaluate("window.__seen")) - {0})
+    assert seen[-1] == total and len(seen) >= 2, f"drawn all at once: {seen}"
+    expect(page.locator("#runs-body .badge-completed")).to_have_count(3, timeout=WAIT_MS)
+    assert points(page, "chart-train-loss") == total
+    expect(page.locator("#compare-body tr")).to_have_count(3)
+    # Only the differing config fields are columns: the optimizer's name, lr and momentum.
+    headers = page.locator("#compare-head th").all_inner_texts()
+    assert any("optimizer.name" in h for h in headers) and not any("dataset" in h for h in headers)
+    page.select_option("#opt-x", "seconds")
+    page.locator("#opt-log").check()
+    page.locator("#compare-card").scroll_into_view_if_needed()
+    shot(page, "03-compare")
+    page.select_option("#opt-x", "epoch")
+
+    # Export the selection's metrics as CSV: a real download, one row per epoch.
+    with page.expect_download() as dl:
+        page.click("[data-testid=export-csv]")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert len(rows) == total and {r["epoch"] for r in rows} == {"1", "2", "3", "4"}
+
+    # Draw a 1 on the pad: every selected trained model answers.
+    pad = page.locator("#pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 150, box["y"] + 40)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(box["x"] + 142, box["y"] + 40 + i * 10)
+    page.mouse.up()
+    expect(page.locator("#pad-answers li")).to_have_count(3)
+    page.wait_for_function("(document.getElementById('chart-pad').data || []).length === 3")
+    probs = page.evaluate(
+        "document.getElementById('chart-pad').data.map(t => t.y.reduce((a, b) => a + b, 0))")
+    assert all(abs(p - 1) < 1e-3 for p in probs)
+    page.locator("#pad-card").screenshot(path=SHOTS / "04-digit-pad.png")
+
+    # A run's detail: config, history, curves, confusion matrix and mistakes.
+    first = page.locator("#runs-body tr[data-run-id] a.run-name").last
+    run_id = first.get_attribute("href").rsplit("/", 1)[-1]
+    first.click()
+    expect(page).to_have_url(f"{base_url}/#/runs/{run_id}")
+    expect(page.locator("#d-sub")).to_contain_text("completed")
+    expect(page.locator("#d-history li")).to_have_count(3)
+    page.wait_for_function(
+        "(document.getElementById('chart-d-confusion').data || [])[0]?.type === 'heatmap'")
+    confusion = page.evaluate("document.getElementById('chart-d-confusion').data[0].z")
+    assert sum(map(sum, confusion)) == 1000
+    assert page.locator("#d-gallery figure").count() > 0
+    assert points(page, "chart-d-loss") == 2 * 4
+    # Tags typed here are saved on the server and find the run in the list.
+    page.fill("#d-tags", "keep, baseline")
+    page.click("#d-save")
+    expect(page.locator("#d-message")).to_contain_text("Saved")
+    assert httpx.get(f"{base_url}/api/runs/{run_id}").json()["tags"] == ["keep", "baseline"]
+    shot(page, "05-run-detail")
+    page.click("text=← All runs")
+    page.fill("#filter-tag", "keep")
+    expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(1)
+    expect(page.locator("#runs-body .tag").first).to_have_text("keep")
