@@ -26,6 +26,7 @@ run: $(VENV)/.app
 	$(PY) -m backend
 
 test: $(VENV)/.test $(SYSTEM_DEPS)
+	$(PY) -m ruff check backend tests benchmarks
 	$(PY) -m pytest
 
 lint: $(VENV)/.test

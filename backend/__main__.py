@@ -17,7 +17,9 @@ def main() -> None:
     args = parser.parse_args()
     overrides = {k: v for k, v in vars(args).items() if v is not None}
     settings = Settings(**overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # One process on purpose: the queue's worker thread lives inside it.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, workers=1)
 

@@ -102,7 +102,8 @@ class Softmax(_Strict):
 
 
 Layer = Annotated[
-    Linear | Conv2d | MaxPool2d | BatchNorm | Dropout | Flatten | Reshape | Act | LeakyRelu | Softmax,
+    Linear | Conv2d | MaxPool2d | BatchNorm | Dropout | Flatten | Reshape | Act | LeakyRelu
+    | Softmax,
     Field(discriminator="type"),
 ]
 
@@ -205,7 +206,12 @@ class RunPublic(BaseModel):
     @property
     def group_key(self) -> str:
         """Equal for runs whose configs differ only by seed and name: one line with a band."""
-        rest = {k: v for k, v in self.config.items() if k not in ("seed", "name")}
+        try:
+            # Through RunCreate so configs stored before a field existed get its default.
+            config = RunCreate.model_validate(self.config).model_dump(mode="json")
+        except ValueError:
+            config = self.config
+        rest = {k: v for k, v in config.items() if k not in ("seed", "name", "tags", "notes")}
         return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -12,12 +12,13 @@ import torch
 from fastapi.testclient import TestClient
 from fileserver import closed_port_url, serve
 from tinyidx import NAMES, make_tiny, plain, use_as_mnist
-from utils import TERMINAL, tiny_run, wait_for_status
 
 from backend.config import Settings
 from backend.training import data
 from backend.training.idx import write_idx
 from backend.training.idx_datasets import DatasetUnavailable
+
+from utils import TERMINAL, tiny_run, wait_for_status
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ from typing import Any
 
 import torch
 from fastapi.testclient import TestClient
-from utils import TERMINAL, tiny_run, wait_for_status
 
 from backend.training.architecture import build_model
 from backend.training.data import load_split
 from backend.training.evaluation import MAX_MISCLASSIFIED
+
+from utils import TERMINAL, tiny_run, wait_for_status
 
 
 def _field_error(resp: Any) -> tuple[list[Any], str]:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi.testclient import TestClient
+
 from utils import tiny_run
 
 

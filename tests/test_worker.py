@@ -4,6 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.training import data
+
 from utils import TERMINAL, tiny_run, wait_for_status
 
 

@@ -88,7 +88,8 @@ def _build_layer(layer: Layer, shape: Shape, num_classes: int) -> tuple[nn.Modul
                              f"but gets shape {list(shape)}")
         stride = layer.stride or layer.kernel_size
         c, h, w = shape
-        oh, ow = _conv_out(h, layer.kernel_size, stride, 0), _conv_out(w, layer.kernel_size, stride, 0)
+        oh = _conv_out(h, layer.kernel_size, stride, 0)
+        ow = _conv_out(w, layer.kernel_size, stride, 0)
         if oh < 1 or ow < 1:
             raise ValueError(f"pool of {layer.kernel_size} does not fit input {h}x{w}")
         return nn.MaxPool2d(layer.kernel_size, stride), (c, oh, ow)
