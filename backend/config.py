@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("TRAINBOARD_DATABASE_URL", "DATABASE_URL")
     )
+    # Loopback only by default: anyone who can reach the port can queue training.
     host: str = "127.0.0.1"
     port: int = 8000
     # "auto" picks CUDA when torch sees it, else CPU.
@@ -31,9 +32,20 @@ class Settings(BaseSettings):
     # environment: TRAINBOARD_DATASET_MIRRORS='{"mnist": ["http://intranet/mnist/"]}'.
     dataset_mirrors: dict[str, list[str]] = Field(default_factory=dict)
     download_timeout_s: float = Field(default=30.0, gt=0)
+    # Where running runs are checkpointed after every epoch so that a restarted server
+    # resumes them; by default a ``checkpoints/`` folder next to the database file.
+    checkpoint_dir: Path | None = None
     # Start the background trainer with the app. Tests that only exercise the API
     # switch it off so queued runs stay queued.
     worker: bool = True
+
+    # With a token, every request that changes state (launch, cancel, delete, ...) must
+    # send ``Authorization: Bearer <token>``; with read_requires_token, reading too.
+    token: SecretStr | None = None
+    read_requires_token: bool = False
+    # Origins allowed to call the API from other sites (JSON list in the environment,
+    # e.g. '["http://localhost:3000"]'). Empty: no CORS headers at all.
+    cors_origins: list[str] = []
 
     # Limits on what one request may ask for; past them the API answers 422.
     max_epochs: int = 200
@@ -46,3 +58,7 @@ class Settings(BaseSettings):
     @property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.db}"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.checkpoint_dir or self.db.parent / "checkpoints"

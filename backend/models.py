@@ -20,9 +20,11 @@ class RunStatus:
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # The loss became NaN or infinite; the epoch where it happened is the run's last.
+    DIVERGED = "diverged"
 
     ACTIVE = (QUEUED, RUNNING)
-    ALL = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
+    ALL = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, DIVERGED)
 
 
 class Study(Base):
@@ -94,6 +96,9 @@ class EpochMetric(Base):
     test_loss: Mapped[float | None]
     test_acc: Mapped[float | None]
     seconds: Mapped[float | None]
+    # Metrics that were NaN or infinite, e.g. {"train_loss": "nan"}; their columns hold
+    # NULL, so no response ever carries a NaN that JSON cannot represent.
+    nonfinite: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     run: Mapped[Run] = relationship(back_populates="metrics")
 

@@ -162,6 +162,9 @@ class RunCreate(_Strict):
         return (v.strip() or None) if v is not None else None
 
 
+NonFinite = Literal["nan", "inf", "-inf"]
+
+
 class EpochMetrics(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -171,6 +174,13 @@ class EpochMetrics(BaseModel):
     test_loss: float | None
     test_acc: float | None
     seconds: float | None
+    # Which of the values above were NaN or infinite (and are null here), and what they were.
+    nonfinite: dict[str, NonFinite] = Field(default_factory=dict)
+
+    @field_validator("nonfinite", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: dict[str, str] | None) -> dict[str, str]:
+        return v or {}
 
 
 class RunPublic(BaseModel):

@@ -9,6 +9,7 @@ import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +58,23 @@ def _contains(text: str) -> str:
 def _study_public(st: Study) -> StudyPublic:
     return StudyPublic(id=st.id, name=st.name, preset=st.preset, created_at=st.created_at,
                        tags=st.tags or [], notes=st.notes or "", run_ids=[r.id for r in st.runs])
+
+
+def _nonfinite(r: EpochResult) -> dict[str, str] | None:
+    """The metrics that cannot be stored as numbers, named with what they were."""
+    bad = {k: ("nan" if math.isnan(v) else "inf" if v > 0 else "-inf")
+           for k in ("train_loss", "train_acc", "test_loss", "test_acc")
+           if not math.isfinite(v := getattr(r, k))}
+    return bad or None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run handed to the worker; ``resumed`` when a dead process left it running."""
+
+    run_id: int
+    config: RunCreate
+    resumed: bool
 
 
 class ChangeSignal:
@@ -332,16 +350,34 @@ class Store:
 
     # --- the worker's side --------------------------------------------------
 
-    def claim_next(self, device: str) -> tuple[int, RunCreate] | None:
-        """Mark the oldest queued run running and hand over its config."""
+    def claim_next(self, device: str) -> Claim | None:
+        """The next run to train: first one left running by a dead process (the worker is
+        idle when it asks, so any run still marked running was interrupted), else the
+        oldest queued run, which is marked running."""
         with self._tx(notify=True) as s:
             run = s.scalars(
-                select(Run).where(Run.status == RunStatus.QUEUED).order_by(Run.id).limit(1)
+                select(Run).where(Run.status.in_(RunStatus.ACTIVE))
+                .order_by(Run.status != RunStatus.RUNNING, Run.id).limit(1)
             ).first()
             if run is None:
                 return None
-            run.status, run.device, run.started_at = RunStatus.RUNNING, device, utcnow()
-            return run.id, RunCreate.model_validate(run.config)
+            resumed = run.status == RunStatus.RUNNING
+            run.status, run.device = RunStatus.RUNNING, device
+            if not resumed:
+                run.started_at = utcnow()
+            return Claim(run.id, RunCreate.model_validate(run.config), resumed)
+
+    def interrupted_ids(self) -> list[int]:
+        with self._tx() as s:
+            return list(s.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)))
+
+    def rewind(self, run_id: int, epoch: int) -> None:
+        """Forget epochs after ``epoch``, the one a resumed run continues from, so that
+        none is recorded twice."""
+        with self._tx(notify=True) as s:
+            s.execute(delete(EpochMetric).where(EpochMetric.run_id == run_id,
+                                                EpochMetric.epoch > epoch))
+            s.execute(update(Run).where(Run.id == run_id).values(epochs_done=epoch))
 
     def set_split_sizes(self, run_id: int, train_size: int, test_size: int) -> None:
         with self._tx(notify=True) as s:
@@ -357,8 +393,8 @@ class Store:
         with self._tx(notify=True) as s:
             s.add(EpochMetric(
                 run_id=run_id, epoch=r.epoch, train_loss=_finite(r.train_loss),
-                train_acc=r.train_acc, test_loss=_finite(r.test_loss), test_acc=r.test_acc,
-                seconds=r.seconds,
+                train_acc=_finite(r.train_acc), test_loss=_finite(r.test_loss),
+                test_acc=_finite(r.test_acc), seconds=r.seconds, nonfinite=_nonfinite(r),
             ))
             s.execute(update(Run).where(Run.id == run_id).values(epochs_done=r.epoch))
 
@@ -380,14 +416,3 @@ class Store:
             s.execute(update(Run).where(Run.id == run_id)
                       .values(status=status, error=error, finished_at=utcnow(),
                               progress_note=None))
-
-    def requeue_interrupted(self) -> list[int]:
-        """Runs left 'running' by a dead process go back to the queue from epoch 0."""
-        with self._tx(notify=True) as s:
-            ids = list(s.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)))
-            if ids:
-                s.execute(delete(EpochMetric).where(EpochMetric.run_id.in_(ids)))
-                s.execute(update(Run).where(Run.id.in_(ids)).values(
-                    status=RunStatus.QUEUED, epochs_done=0, started_at=None,
-                    progress_note=None))
-            return ids

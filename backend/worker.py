@@ -2,20 +2,35 @@
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
 from backend.config import Settings
 from backend.models import RunStatus
-from backend.schemas import RunCreate
-from backend.store import Store
+from backend.store import Claim, Store
 from backend.training.architecture import build_model
+from backend.training.checkpoint import (
+    checkpoint_path,
+    read_checkpoint,
+    remove_checkpoint,
+    restore,
+    save_checkpoint,
+)
 from backend.training.data import DATASETS, LoadContext, split_on
 from backend.training.evaluation import evaluate_test_split, weights_to_bytes
 from backend.training.idx_datasets import DatasetUnavailable
 from backend.training.optim import build_optimizer
-from backend.training.trainer import EpochResult, describe_device, fit, resolve_device
+from backend.training.trainer import (
+    EpochResult,
+    Outcome,
+    describe_device,
+    fit,
+    is_finite,
+    resolve_device,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +42,19 @@ IDLE_POLL_S = 2.0
 class _RunHooks:
     """What the training loop may tell us (an epoch ended) and ask us (stop now?)."""
 
-    def __init__(self, store: Store, run_id: int, stop: threading.Event) -> None:
-        self.store, self.run_id, self.stop = store, run_id, stop
+    def __init__(self, store: Store, run_id: int, stop: threading.Event,
+                 checkpoint: Callable[[int], None]) -> None:
+        self.store, self.run_id, self.stop, self.checkpoint = store, run_id, stop, checkpoint
+        self.last: EpochResult | None = None
 
     def on_epoch_end(self, result: EpochResult) -> None:
+        self.last = result
+        # Metrics first, checkpoint second: a crash in between leaves the metrics one
+        # epoch ahead, and the resumed run rewinds them (see Store.rewind) rather than
+        # missing an epoch.
         self.store.record_epoch(self.run_id, result)
+        if is_finite(result):
+            self.checkpoint(result.epoch)
         # A cancel that raced the claim is still seen here, one epoch late at worst.
         if self.store.cancel_requested(self.run_id):
             self.stop.set()
@@ -40,9 +63,11 @@ class _RunHooks:
         return self.stop.is_set()
 
 
-def train_run(run_id: int, cfg: RunCreate, store: Store, device: torch.device,
-              stop: threading.Event, data: LoadContext | None = None) -> bool:
-    """Train one run to the end; False when it was stopped first."""
+def train_run(claim: Claim, store: Store, device: torch.device, stop: threading.Event,
+              checkpoints: Path, data: LoadContext | None = None,
+              ) -> tuple[Outcome, EpochResult | None]:
+    """Train one run to its end, resuming an interrupted one from its last checkpoint."""
+    cfg, run_id = claim.config, claim.run_id
     info = DATASETS[cfg.dataset]
     # Download progress goes onto the run, where the dashboard shows it.
     ctx = replace(data or LoadContext(),
@@ -55,13 +80,34 @@ def train_run(run_id: int, cfg: RunCreate, store: Store, device: torch.device,
     model = build_model(cfg.model, info.input_shape, info.num_classes).to(device)
     optimizer = build_optimizer(cfg.optimizer, model.parameters())
     generator = torch.Generator().manual_seed(cfg.seed)
-    hooks = _RunHooks(store, run_id, stop)
-    if not fit(model, optimizer, split, cfg.epochs, cfg.batch_size, generator, hooks):
-        return False
-    # Computed once here and stored, so the run's detail view never re-evaluates.
-    evaluation = evaluate_test_split(model, split.x_test, split.y_test, info.num_classes)
-    store.save_artifacts(run_id, evaluation, weights_to_bytes(model))
-    return True
+    path, config = checkpoint_path(checkpoints, run_id), cfg.model_dump(mode="json")
+    start = 0
+    if claim.resumed:
+        if (state := read_checkpoint(path, config)) is not None:
+            start = restore(state, model, optimizer, generator)
+        store.rewind(run_id, start)
+        log.info("run %d resumes after epoch %d", run_id, start)
+
+    def checkpoint(epoch: int) -> None:
+        save_checkpoint(path, epoch, config, model, optimizer, generator)
+
+    hooks = _RunHooks(store, run_id, stop, checkpoint)
+    outcome = fit(model, optimizer, split, cfg.epochs, cfg.batch_size, generator, hooks,
+                  start_epoch=start)
+    if outcome == "completed":
+        # Computed once here and stored, so the run's detail view never re-evaluates.
+        evaluation = evaluate_test_split(model, split.x_test, split.y_test, info.num_classes)
+        store.save_artifacts(run_id, evaluation, weights_to_bytes(model))
+    return outcome, hooks.last
+
+
+def _divergence(result: EpochResult | None) -> str:
+    if result is None:
+        return "the loss became NaN or infinite"
+    losses = ", ".join(f"{k.replace('_', ' ')} {v}"
+                       for k, v in (("train_loss", result.train_loss),
+                                    ("test_loss", result.test_loss)))
+    return f"diverged in epoch {result.epoch}: {losses}"
 
 
 class Worker:
@@ -69,6 +115,7 @@ class Worker:
         self.store = store
         self.device = resolve_device(settings.device)
         self.data = LoadContext.from_settings(settings)
+        self.checkpoints = settings.checkpoints
         self._wake = threading.Event()
         self._shutdown = threading.Event()
         self._lock = threading.Lock()
@@ -76,13 +123,15 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="trainboard-worker", daemon=True)
 
     def start(self) -> None:
-        requeued = self.store.requeue_interrupted()
-        if requeued:
-            log.warning("runs %s were interrupted; queued again", requeued)
+        interrupted = self.store.interrupted_ids()
+        if interrupted:
+            log.warning("runs %s were interrupted; resuming them first", interrupted)
         log.info("worker training on %s", describe_device(self.device))
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop at the next batch boundary. The run stays 'running' with its checkpoint
+        of the last completed epoch, and the next start resumes it from there."""
         self._shutdown.set()
         with self._lock:
             if self._current:
@@ -102,34 +151,44 @@ class Worker:
     def _loop(self) -> None:
         while not self._shutdown.is_set():
             self._wake.clear()
-            claimed = self.store.claim_next(str(self.device))
-            if claimed is None:
+            claim = self.store.claim_next(str(self.device))
+            if claim is None:
                 self._wake.wait(IDLE_POLL_S)
                 continue
-            self._execute(*claimed)
+            self._execute(claim)
 
-    def _execute(self, run_id: int, cfg: RunCreate) -> None:
-        stop = threading.Event()
+    def _execute(self, claim: Claim) -> None:
+        run_id, stop = claim.run_id, threading.Event()
         with self._lock:
             self._current = (run_id, stop)
-        if self.store.cancel_requested(run_id):
+        # A shutdown or cancel that came while the run was being claimed.
+        if self._shutdown.is_set() or self.store.cancel_requested(run_id):
             stop.set()
+        path = checkpoint_path(self.checkpoints, run_id)
         try:
-            finished = train_run(run_id, cfg, self.store, self.device, stop, self.data)
+            outcome, last = train_run(claim, self.store, self.device, stop,
+                                      self.checkpoints, self.data)
         except DatasetUnavailable as exc:
             # Expected offline: the message says what to do, a traceback would bury it.
             log.error("run %d failed: %s", run_id, exc)
             self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            remove_checkpoint(path)
             return
         except Exception as exc:  # a bad run must not take the worker down
             log.exception("run %d failed", run_id)
             self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            remove_checkpoint(path)
             return
         finally:
             with self._lock:
                 self._current = None
-        if finished:
+        if outcome == "stopped" and self._shutdown.is_set():
+            return  # stays 'running' with its checkpoint; the next start resumes it
+        if outcome == "completed":
             self.store.finish(run_id, RunStatus.COMPLETED)
-        elif not self._shutdown.is_set():
+        elif outcome == "diverged":
+            log.warning("run %d %s", run_id, _divergence(last))
+            self.store.finish(run_id, RunStatus.DIVERGED, _divergence(last))
+        else:
             self.store.finish(run_id, RunStatus.CANCELLED)
-        # On shutdown the run stays 'running' and is picked up again at the next start.
+        remove_checkpoint(path)

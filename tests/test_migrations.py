@@ -1,5 +1,6 @@
 """Schema versioning: a database file made by an older version opens with its runs intact."""
 
+import math
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -12,6 +13,7 @@ from backend import migrate
 from backend.config import Settings
 from backend.db import Base, make_engine
 from backend.main import create_app
+from backend.training.trainer import EpochResult
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 
@@ -63,6 +65,12 @@ def test_database_from_first_schema_opens_with_runs_intact(tmp_path: Path) -> No
         # New runs go in next to the old one.
         new = client.post("/api/runs", json={"dataset": "digits", "epochs": 1})
         assert new.status_code == 201 and new.json()["id"] == 2
+        # Columns added by later revisions work on the upgraded file.
+        assert metrics[0]["nonfinite"] == {}
+        store = client.app.state.store  # type: ignore[attr-defined]
+        store.record_epoch(2, EpochResult(1, math.nan, 0.1, math.inf, 0.1, 0.5))
+        (flagged,) = client.get("/api/runs/2/metrics").json()["data"]
+        assert flagged["nonfinite"] == {"train_loss": "nan", "test_loss": "inf"}
     assert migrate.current_revision(create_engine(f"sqlite:///{db}")) == HEAD
 
 

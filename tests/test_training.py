@@ -32,7 +32,8 @@ def _train(seed: int, epochs: int = 2, opt: str = "adam") -> list[EpochResult]:
     model = build_model(MLPSpec(kind="mlp", hidden=[16, 16]), (64,), 10)
     optimizer = build_optimizer(OptimizerSpec(name=opt, lr=0.01), model.parameters())
     rec = Recorder()
-    assert fit(model, optimizer, split, epochs, 64, torch.Generator().manual_seed(seed), rec)
+    outcome = fit(model, optimizer, split, epochs, 64, torch.Generator().manual_seed(seed), rec)
+    assert outcome == "completed"
     return rec.results
 
 
@@ -95,7 +96,7 @@ def test_stop_request_ends_within_one_batch() -> None:
     model = build_model(MLPSpec(kind="mlp", hidden=[8]), (64,), 10)
     opt = build_optimizer(OptimizerSpec(), model.parameters())
     rec = Recorder(stop_after_batches=3)
-    assert not fit(model, opt, split, 5, 64, torch.Generator().manual_seed(0), rec)
+    assert fit(model, opt, split, 5, 64, torch.Generator().manual_seed(0), rec) == "stopped"
     assert rec.calls == 4 and rec.results == []
 
 

@@ -44,4 +44,4 @@ def wait_for_status(client: TestClient, run_id: int, statuses: tuple[str, ...],
     raise AssertionError(f"run {run_id} never reached {statuses}; last {run['status']}")
 
 
-TERMINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+TERMINAL = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.DIVERGED)

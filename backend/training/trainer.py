@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,9 @@ from backend.training.data import Split
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 2048
+
+# How ``fit`` ended: all epochs trained, asked to stop, or a loss became NaN or infinite.
+Outcome = Literal["completed", "stopped", "diverged"]
 
 
 @dataclass(frozen=True)
@@ -120,20 +123,22 @@ def fit(
     generator: torch.Generator,
     hooks: Hooks,
     start_epoch: int = 0,
-) -> bool:
-    """Train epochs ``start_epoch+1 .. epochs``; False when stopped before the end."""
+) -> Outcome:
+    """Train epochs ``start_epoch+1 .. epochs``, reporting each; stop early when asked to
+    or when the loss is no longer finite (that epoch is still reported)."""
     for epoch in range(start_epoch + 1, epochs + 1):
         t0 = time.perf_counter()
         trained = train_one_epoch(
             model, optimizer, split.x_train, split.y_train, batch_size, generator, hooks
         )
         if trained is None:
-            return False
+            return "stopped"
         test_loss, test_acc = evaluate(model, split.x_test, split.y_test)
-        hooks.on_epoch_end(
-            EpochResult(epoch, *trained, test_loss, test_acc, time.perf_counter() - t0)
-        )
-    return True
+        result = EpochResult(epoch, *trained, test_loss, test_acc, time.perf_counter() - t0)
+        hooks.on_epoch_end(result)
+        if not is_finite(result):
+            return "diverged"
+    return "completed"
 
 
 def is_finite(result: EpochResult) -> bool:

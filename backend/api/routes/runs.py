@@ -19,7 +19,7 @@ from backend.training.idx_datasets import DatasetUnavailable
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
-StatusFilter = Literal["queued", "running", "completed", "failed", "cancelled"]
+StatusFilter = Literal["queued", "running", "completed", "failed", "cancelled", "diverged"]
 
 
 def _not_found(run_id: int) -> HTTPException:
