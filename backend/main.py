@@ -7,6 +7,7 @@ from pathlib import Path
 
 import plotly
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     _add_error_handlers(app)
+    if settings.cors_origins:
+        # Off unless configured: other sites' pages cannot call the API from a browser.
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type"])
     app.include_router(api_router)
 
     @app.api_route("/vendor/plotly.min.js", methods=["GET", "HEAD"], include_in_schema=False)

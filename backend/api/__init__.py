@@ -1,10 +1,12 @@
 """The REST API: one router per resource, all under /api."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from backend.api.deps import require_token
 from backend.api.routes import catalogue, export, health, predict, runs, studies
 
-api_router = APIRouter(prefix="/api")
+# Every route under /api goes through the token check, including routers added later.
+api_router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
 api_router.include_router(health.router)
 api_router.include_router(catalogue.router)
 api_router.include_router(runs.router)

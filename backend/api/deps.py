@@ -1,8 +1,10 @@
-"""Objects the routes need, taken from the app's state."""
+"""Objects the routes need, taken from the app's state, and the access check."""
 
+import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.config import Settings
 from backend.inference import ModelCache
@@ -30,3 +32,30 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkerDep = Annotated[Worker | None, Depends(get_worker)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+
+
+# auto_error=False: a missing header is our decision (reads may be open), not a 403.
+_bearer = HTTPBearer(auto_error=False, description="The server's TRAINBOARD_TOKEN")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def require_token(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """With a token configured, changes (and, if so configured, reads) need it as a bearer."""
+    if settings.token is None:
+        return
+    if request.method in SAFE_METHODS and not settings.read_requires_token:
+        return
+    expected = settings.token.get_secret_value().encode()
+    given = credentials.credentials.encode() if credentials else b""
+    # Constant-time comparison: the time taken says nothing about how much was right.
+    if not secrets.compare_digest(given, expected):
+        what = "missing" if credentials is None else "wrong"
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"bearer token {what}: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
