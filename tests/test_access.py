@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from backend.config import Settings
 from backend.main import create_app
+
 from server import Server
 from utils import tiny_run
 
@@ -77,7 +78,8 @@ def test_cors_is_off_unless_configured(client: TestClient, settings: Settings) -
 ESCAPES = [
     "/../pyproject.toml", "/..%2fpyproject.toml", "/%2e%2e/pyproject.toml",
     "/%2e%2e%2fpyproject.toml", "/%252e%252e%252fpyproject.toml", "/..\\pyproject.toml",
-    "/app.js/../../pyproject.toml", "/./../backend/config.py", "//etc/passwd",
+    "/js/../../pyproject.toml", "/js/%2e%2e/%2e%2e/pyproject.toml", "/./../backend/config.py",
+    "//etc/passwd",
     "/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/....//....//etc/passwd",
 ]
 
@@ -115,7 +117,7 @@ def test_real_server_paths_token_and_binding(tmp_path: Path) -> None:
             status, body = _raw_get(server.port, path)
             assert status in (400, 404), (path, status)
             assert not any(s in body for s in secrets), path
-        assert _raw_get(server.port, "/app.js")[0] == 200
+        assert _raw_get(server.port, "/js/api.js")[0] == 200
         # The token over real HTTP, in the environment variable the README documents.
         assert server.http.post("/api/runs", json=tiny_run()).status_code == 401
         assert server.http.post("/api/runs", json=tiny_run(), headers=AUTH).status_code == 201
@@ -126,3 +128,9 @@ def test_real_server_paths_token_and_binding(tmp_path: Path) -> None:
     finally:
         server.close()
     assert Settings().host == "127.0.0.1"
+
+
+def test_prediction_is_a_read(guarded: TestClient) -> None:
+    """POST /api/predict changes nothing, so it stays open like the other reads."""
+    resp = guarded.post("/api/predict", json={"run_ids": [999], "pixels": [0.0] * 64})
+    assert resp.status_code == 422 and "does not exist" in resp.text

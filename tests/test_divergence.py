@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from backend.config import Settings
 from backend.training.checkpoint import read_checkpoint
+
 from utils import TERMINAL, tiny_run, wait_for_status
 
 # A deep purely linear net under SGD at lr 10 overflows to NaN within its first epoch.

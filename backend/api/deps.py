@@ -1,7 +1,8 @@
 """Objects the routes need, taken from the app's state, and the access check."""
 
 import secrets
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -39,6 +40,15 @@ _bearer = HTTPBearer(auto_error=False, description="The server's TRAINBOARD_TOKE
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(endpoint: F) -> F:
+    """Mark a POST handler that changes nothing (e.g. a prediction) as a read."""
+    endpoint.read_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def require_token(
     request: Request,
     settings: SettingsDep,
@@ -47,7 +57,9 @@ def require_token(
     """With a token configured, changes (and, if so configured, reads) need it as a bearer."""
     if settings.token is None:
         return
-    if request.method in SAFE_METHODS and not settings.read_requires_token:
+    reads = request.method in SAFE_METHODS or getattr(request.scope.get("endpoint"),
+                                                       "read_only", False)
+    if reads and not settings.read_requires_token:
         return
     expected = settings.token.get_secret_value().encode()
     given = credentials.credentials.encode() if credentials else b""

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from backend.api.deps import ModelCacheDep, StoreDep
+from backend.api.deps import ModelCacheDep, StoreDep, read_only
 from backend.inference import predict as predict_one
 from backend.schemas import PredictionsPublic, PredictRequest, RunCreate, RunPrediction
 from backend.training.architecture import SpecError
@@ -10,6 +10,7 @@ router = APIRouter(tags=["predict"])
 
 
 @router.post("/predict")
+@read_only
 def predict(body: PredictRequest, store: StoreDep, models: ModelCacheDep) -> PredictionsPublic:
     """Class probabilities of one drawn digit from each completed run asked."""
     out = []
