@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     # Start the background trainer with the app. Tests that only exercise the API
     # switch it off so queued runs stay queued.
     worker: bool = True
+    # torch intra-op threads for training. Small models gain nothing from more, and on a
+    # machine whose cores are busy a second thread made an MLP epoch ~10x slower.
+    # 0 keeps torch's default.
+    torch_threads: int = Field(default=1, ge=0)
+    # Seed repeats trained together in one batched pass: at most this many runs and
+    # parameters summed over them; 1 turns fusing off.
+    max_fused_runs: int = Field(default=20, ge=1)
+    max_fused_params: int = Field(default=20_000_000, ge=1)
 
     # With a token, every request that changes state (launch, cancel, delete, ...) must
     # send ``Authorization: Bearer <token>``; with read_requires_token, reading too.

@@ -65,6 +65,9 @@ class Run(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # How the engine trained it when that is worth knowing, e.g. fused with its seed
+    # repeats in one batched pass, or why it could not be.
+    engine_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

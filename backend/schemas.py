@@ -155,6 +155,10 @@ class RunCreate(_Strict):
     epochs: int = Field(default=10, ge=1, le=100_000)
     batch_size: int = Field(default=64, ge=1, le=1_000_000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # Not stored with a run: the request becomes this many runs, with seeds seed,
+    # seed+1, ..., which the worker trains together in one batched pass when it can.
+    repeats: int = Field(default=1, ge=1, le=50, description=(
+        "train this many seeds (seed, seed+1, ...) as separate runs sharing a group_key"))
 
     @field_validator("name")
     @classmethod
@@ -163,6 +167,18 @@ class RunCreate(_Strict):
 
 
 NonFinite = Literal["nan", "inf", "-inf"]
+
+
+def group_key(config: dict[str, Any]) -> str:
+    """Equal for runs whose configs differ only by seed, name, tags and notes."""
+    try:
+        # Through RunCreate so configs stored before a field existed get its default.
+        config = RunCreate.model_validate(config).model_dump(mode="json")
+    except ValueError:
+        pass
+    rest = {k: v for k, v in config.items()
+            if k not in ("seed", "name", "tags", "notes", "repeats")}
+    return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:12]
 
 
 class EpochMetrics(BaseModel):
@@ -208,6 +224,8 @@ class RunPublic(BaseModel):
     has_weights: bool = False
     # What the worker is doing before the first epoch, e.g. "downloading dataset 40%".
     progress_note: str | None = None
+    # How the engine trained it, e.g. with its seed repeats in one batched pass.
+    engine_note: str | None = None
     final_test_acc: float | None = None
     best_test_acc: float | None = None
     final_train_loss: float | None = None
@@ -216,13 +234,13 @@ class RunPublic(BaseModel):
     @property
     def group_key(self) -> str:
         """Equal for runs whose configs differ only by seed and name: one line with a band."""
-        try:
-            # Through RunCreate so configs stored before a field existed get its default.
-            config = RunCreate.model_validate(self.config).model_dump(mode="json")
-        except ValueError:
-            config = self.config
-        rest = {k: v for k, v in config.items() if k not in ("seed", "name", "tags", "notes")}
-        return hashlib.sha1(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:12]
+        return group_key(self.config)
+
+
+class RunCreated(RunPublic):
+    """The first run of the request, and the ids of all it queued (one per seed)."""
+
+    repeat_ids: list[int]
 
 
 class RunUpdate(_Strict):
@@ -262,6 +280,8 @@ class StudyCreate(_Strict):
     dataset: DatasetName | None = None
     split: SplitKind | None = None
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    # For every run of the study: that many seeds, each its own run.
+    repeats: int | None = Field(default=None, ge=1, le=50)
 
 
 class StudyUpdate(_Strict):

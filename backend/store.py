@@ -7,7 +7,7 @@ commits (or rolls back) and closes it before returning plain schema objects.
 import json
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,6 +37,7 @@ from backend.schemas import (
     StudyDetail,
     StudyPublic,
     StudyUpdate,
+    group_key,
 )
 from backend.training.evaluation import Evaluation
 from backend.training.trainer import EpochResult
@@ -164,7 +165,8 @@ class Store:
                     name=name,
                     status=RunStatus.QUEUED,
                     dataset=cfg.dataset,
-                    config=cfg.model_dump(mode="json"),
+                    # repeats was spent on making one run per seed; not part of a run.
+                    config=cfg.model_dump(mode="json", exclude={"repeats"}),
                     param_count=params,
                     epochs=cfg.epochs,
                 )
@@ -378,6 +380,44 @@ class Store:
             s.execute(delete(EpochMetric).where(EpochMetric.run_id == run_id,
                                                 EpochMetric.epoch > epoch))
             s.execute(update(Run).where(Run.id == run_id).values(epochs_done=epoch))
+
+    def claim_repeats(self, run_id: int, device: str, max_runs: int, max_params: int,
+                      blocker: Callable[[RunCreate], str | None]) -> list[Claim]:
+        """The queued seed repeats of the just-claimed ``run_id``, marked running with it.
+
+        Repeats are the fresh queued runs with its ``group_key``, oldest first, up to
+        ``max_runs`` runs (with it) and ``max_params`` parameters in all. When ``blocker``
+        names a reason they cannot be trained together, none is claimed and the reason is
+        noted on all of them (they follow one after another).
+        """
+        with self._tx(notify=True) as s:
+            first = s.get(Run, run_id)
+            if first is None:
+                return []
+            key = group_key(first.config)
+            queued = s.scalars(
+                select(Run).where(Run.status == RunStatus.QUEUED, Run.epochs_done == 0)
+                .order_by(Run.id)
+            ).all()
+            siblings = [r for r in queued if group_key(r.config) == key]
+            if not siblings:
+                return []
+            reason = blocker(RunCreate.model_validate(first.config))
+            if reason is not None:
+                for r in (first, *siblings):
+                    r.engine_note = f"seed repeats trained one after another: {reason}"
+                return []
+            room = max(1, min(max_runs, max_params // max(first.param_count, 1)))
+            claimed = siblings[: room - 1]
+            if not claimed:
+                return []
+            ids = ", ".join(str(r.id) for r in (first, *claimed))
+            for r in (first, *claimed):
+                r.engine_note = (f"trained with its seed repeats (runs {ids}) in one batched "
+                                 "pass; seconds are those of the whole pass; not checkpointed")
+            for r in claimed:
+                r.status, r.device, r.started_at = RunStatus.RUNNING, device, first.started_at
+            return [Claim(r.id, RunCreate.model_validate(r.config), False) for r in claimed]
 
     def set_split_sizes(self, run_id: int, train_size: int, test_size: int) -> None:
         with self._tx(notify=True) as s:

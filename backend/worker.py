@@ -10,8 +10,10 @@ import torch
 
 from backend.config import Settings
 from backend.models import RunStatus
+from backend.schemas import RunCreate
 from backend.store import Claim, Store
 from backend.training.architecture import build_model
+from backend.training.batched import batch_blocker, fit_batched
 from backend.training.checkpoint import (
     checkpoint_path,
     read_checkpoint,
@@ -110,9 +112,50 @@ def _divergence(result: EpochResult | None) -> str:
     return f"diverged in epoch {result.epoch}: {losses}"
 
 
+def train_group(claims: list[Claim], store: Store, device: torch.device,
+                stops: dict[int, threading.Event], data: LoadContext | None = None,
+                ) -> list[tuple[Outcome, EpochResult | None]]:
+    """Seed repeats of one configuration in one batched pass; each run's outcome.
+
+    No checkpoints: an interrupted pass starts its runs over, one by one, at the next start.
+    """
+    cfg, first = claims[0].config, claims[0].run_id
+    info = DATASETS[cfg.dataset]
+    ctx = replace(data or LoadContext(),
+                  progress=lambda note: store.set_progress_note(first, note))
+    store.set_progress_note(first, "preparing dataset")
+    split = split_on(cfg.dataset, cfg.split, str(device), ctx)
+    store.set_progress_note(first, None)
+    models = []
+    for c in claims:
+        store.set_split_sizes(c.run_id, len(split.y_train), len(split.y_test))
+        # Built one by one from its own seed: the initialisation it would have alone.
+        torch.manual_seed(c.config.seed)
+        models.append(build_model(c.config.model, info.input_shape, info.num_classes).to(device))
+    generators = [torch.Generator().manual_seed(c.config.seed) for c in claims]
+    hooks = [_RunHooks(store, c.run_id, stops[c.run_id], lambda epoch: None) for c in claims]
+    outcomes = fit_batched(models, cfg.optimizer, split, cfg.epochs, cfg.batch_size,
+                           generators, hooks)
+    for c, model, outcome in zip(claims, models, outcomes, strict=True):
+        if outcome == "completed":
+            evaluation = evaluate_test_split(model, split.x_test, split.y_test, info.num_classes)
+            store.save_artifacts(c.run_id, evaluation, weights_to_bytes(model))
+    return [(o, h.last) for o, h in zip(outcomes, hooks, strict=True)]
+
+
+def fuse_blocker(cfg: RunCreate) -> str | None:
+    """Why seed repeats of ``cfg`` must train one after another; None when they can fuse."""
+    try:
+        return batch_blocker(cfg.model)
+    except Exception as exc:  # a surprise here must not kill the worker: train alone
+        log.exception("could not decide whether to fuse %s", cfg)
+        return f"the batched trainer could not take this model ({exc})"
+
+
 class Worker:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
+        self.settings = settings
         self.device = resolve_device(settings.device)
         self.data = LoadContext.from_settings(settings)
         self.checkpoints = settings.checkpoints
@@ -120,13 +163,17 @@ class Worker:
         self._shutdown = threading.Event()
         self._lock = threading.Lock()
         self._current: tuple[int, threading.Event] | None = None
+        self._group: dict[int, threading.Event] = {}  # the runs of a fused pass
         self._thread = threading.Thread(target=self._loop, name="trainboard-worker", daemon=True)
 
     def start(self) -> None:
         interrupted = self.store.interrupted_ids()
         if interrupted:
             log.warning("runs %s were interrupted; resuming them first", interrupted)
-        log.info("worker training on %s", describe_device(self.device))
+        if self.settings.torch_threads:
+            torch.set_num_threads(self.settings.torch_threads)
+        log.info("worker training on %s, %d torch threads", describe_device(self.device),
+                 torch.get_num_threads())
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -136,6 +183,8 @@ class Worker:
         with self._lock:
             if self._current:
                 self._current[1].set()
+            for stop in self._group.values():
+                stop.set()
         self._wake.set()
         self._thread.join(timeout)
 
@@ -147,6 +196,8 @@ class Worker:
         with self._lock:
             if self._current and self._current[0] == run_id:
                 self._current[1].set()
+            if run_id in self._group:
+                self._group[run_id].set()
 
     def _loop(self) -> None:
         while not self._shutdown.is_set():
@@ -155,7 +206,13 @@ class Worker:
             if claim is None:
                 self._wake.wait(IDLE_POLL_S)
                 continue
-            self._execute(claim)
+            repeats = [] if claim.resumed else self.store.claim_repeats(
+                claim.run_id, str(self.device), self.settings.max_fused_runs,
+                self.settings.max_fused_params, fuse_blocker)
+            if repeats:
+                self._execute_group([claim, *repeats])
+            else:
+                self._execute(claim)
 
     def _execute(self, claim: Claim) -> None:
         run_id, stop = claim.run_id, threading.Event()
@@ -192,3 +249,31 @@ class Worker:
         else:
             self.store.finish(run_id, RunStatus.CANCELLED)
         remove_checkpoint(path)
+
+    def _execute_group(self, claims: list[Claim]) -> None:
+        """Seed repeats in one pass; a cancel stops only its own run, the rest go on."""
+        stops = {c.run_id: threading.Event() for c in claims}
+        with self._lock:
+            self._group = stops
+        for run_id, stop in stops.items():
+            if self._shutdown.is_set() or self.store.cancel_requested(run_id):
+                stop.set()
+        try:
+            results = train_group(claims, self.store, self.device, stops, self.data)
+        except Exception as exc:  # as for one run: fail the pass, keep the worker
+            log.exception("fused runs %s failed", list(stops))
+            for run_id in stops:
+                self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        finally:
+            with self._lock:
+                self._group = {}
+        for run_id, (outcome, last) in zip(stops, results, strict=True):
+            if outcome == "stopped" and self._shutdown.is_set():
+                continue  # stays 'running'; the next start trains it again from epoch 0
+            if outcome == "completed":
+                self.store.finish(run_id, RunStatus.COMPLETED)
+            elif outcome == "diverged":
+                self.store.finish(run_id, RunStatus.DIVERGED, _divergence(last))
+            else:
+                self.store.finish(run_id, RunStatus.CANCELLED)

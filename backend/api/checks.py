@@ -7,6 +7,7 @@ from backend.training.architecture import SpecError, expand, parameter_count
 from backend.training.data import DATASETS
 
 Loc = tuple[str | int, ...]
+MAX_SEED = 2**31 - 1
 
 
 class QueueFull(Exception):
@@ -65,3 +66,16 @@ def parse_ids(raw: str, field: str) -> list[int]:
     if bad:
         raise SpecError(("query", field), f"{bad[0]!r} is not a run id (a positive integer)")
     return [int(p) for p in parts]
+
+
+def seed_repeats(cfg: RunCreate, loc: Loc = ("body",)) -> list[RunCreate]:
+    """The request as one run per seed (seed, seed+1, ...), each with repeats=1."""
+    last = cfg.seed + cfg.repeats - 1
+    if last > MAX_SEED:
+        raise SpecError((*loc, "repeats"), f"{cfg.repeats} repeats from seed {cfg.seed} "
+                        f"would reach seed {last}, past the largest seed {MAX_SEED}")
+    if cfg.repeats == 1:
+        return [cfg]
+    name = cfg.name or describe(cfg)
+    return [cfg.model_copy(update={"seed": s, "repeats": 1, "name": f"{name}, seed {s}"})
+            for s in range(cfg.seed, last + 1)]

@@ -76,9 +76,11 @@ def train_one_epoch(
     """Mean batch loss and accuracy over one shuffled pass; None when stopped midway."""
     model.train()
     n = len(y)
-    perm = torch.randperm(n, generator=generator).to(x.device)
+    perm = torch.randperm(n, generator=generator).to(x.device, non_blocking=True)
     loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    # Predictions land in one buffer and are compared with the labels once per epoch:
+    # two small operations per batch fewer than counting hits batch by batch.
+    pred = torch.empty(n, dtype=torch.long, device=x.device)
     batches = 0
     for start in range(0, n, batch_size):
         if hooks.should_stop():
@@ -86,20 +88,24 @@ def train_one_epoch(
         idx = perm[start : start + batch_size]
         if len(idx) == 1 and batches > 0:
             break  # a batch of one cannot be batch-normalised; like drop_last for that case
-        xb, yb = x[idx], y[idx]
+        # Gathering a batch costs less than permuting the whole split up front, which
+        # copies every sample once per epoch (measured slower at 56,000 digits).
+        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         out = model(xb)
         loss = F.cross_entropy(out, yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         loss_sum += loss.detach()
-        correct += (out.detach().argmax(1) == yb).sum()
+        torch.argmax(out.detach(), 1, out=pred[start : start + len(idx)])
         batches += 1
+    seen = min(n, batches * batch_size)
+    correct = (pred[:seen] == y.index_select(0, perm[:seen])).sum()
     # One host sync per epoch, not one per batch as in the notebook.
     return loss_sum.item() / batches, correct.item() / n
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over a whole split, in eval mode."""
     model.eval()

@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from backend.api.checks import check_queue_room, check_run, parse_ids
+from backend.api.checks import check_queue_room, check_run, parse_ids, seed_repeats
 from backend.api.deps import SettingsDep, StoreDep, WorkerDep
 from backend.schemas import (
     DatasetName,
@@ -10,6 +10,7 @@ from backend.schemas import (
     MetricsPublic,
     Misclassified,
     RunCreate,
+    RunCreated,
     RunPublic,
     RunsPublic,
     RunUpdate,
@@ -28,14 +29,15 @@ def _not_found(run_id: int) -> HTTPException:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_run(body: RunCreate, store: StoreDep, settings: SettingsDep,
-               worker: WorkerDep) -> RunPublic:
-    """Queue one training run."""
-    name, params = check_run(body, settings)
-    check_queue_room(store.count_queued(), 1, settings)
-    (run,), _ = store.create_runs([(body, name, params)])
+               worker: WorkerDep) -> RunCreated:
+    """Queue one training run, or one run per seed when ``repeats`` > 1."""
+    runs = seed_repeats(body)
+    checked = [(cfg, *check_run(cfg, settings)) for cfg in runs]
+    check_queue_room(store.count_queued(), len(checked), settings)
+    created, _ = store.create_runs(checked)
     if worker:
         worker.notify()
-    return run
+    return RunCreated(**created[0].model_dump(), repeat_ids=[r.id for r in created])
 
 
 @router.get("")

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from backend.api.checks import check_queue_room, check_run
+from backend.api.checks import check_queue_room, check_run, seed_repeats
 from backend.api.deps import SettingsDep, StoreDep, WorkerDep
 from backend.presets import PRESETS
 from backend.schemas import (
@@ -38,13 +38,13 @@ def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
                  worker: WorkerDep) -> StudyCreated:
     """Queue a preset comparison (optionally shortened) or a list of runs as one study."""
     name, runs, source = _runs_of(body)
-    overrides = {k: v for k in ("epochs", "dataset", "split", "seed")
+    overrides = {k: v for k in ("epochs", "dataset", "split", "seed", "repeats")
                  if (v := getattr(body, k)) is not None}
     runs = [r.model_copy(update=overrides) for r in runs]
     checked = []
     for i, run in enumerate(runs):
         loc = ("body",) if source == "preset" else ("body", "runs", i)
-        checked.append((run, *check_run(run, settings, loc)))
+        checked += [(cfg, *check_run(cfg, settings, loc)) for cfg in seed_repeats(run, loc)]
     check_queue_room(store.count_queued(), len(checked), settings)
     _, study = store.create_runs(checked, study_name=name, preset=body.preset)
     assert study is not None
