@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench bench-dashboard
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -34,3 +34,7 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.app
 	$(PY) -m benchmarks.trainer
+
+# 200 seeded runs: metrics API latency and the compare view's render time in Chromium.
+bench-dashboard: $(VENV)/.test $(SYSTEM_DEPS)
+	$(PY) -m benchmarks.dashboard

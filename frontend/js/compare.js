@@ -291,10 +291,12 @@ function renderSide() {
   renderSummary(list);
 }
 
-/** Selection or options changed. */
+/** Selection or options changed. Runs not loaded yet are fetched first, so the charts
+ * are drawn once with their data rather than empty and then again. */
 export function refresh() {
   renderSide();
-  return redraw();
+  const unloaded = selectedOrder().some((id) => { const s = getSeries(id); return !s.done && !s.rows.length; });
+  return unloaded ? loadMetrics(true) : redraw();
 }
 
 // --- metrics, incrementally ----------------------------------------------------------
@@ -326,22 +328,25 @@ async function fetchMetrics(id) {
 }
 
 let ticking = false;
+let again = false;
 let statusSig = '';
-/** Fetch only the epochs each selected run gained since the last look. */
-export async function loadMetrics() {
-  if (ticking) return;
+/** Fetch only the epochs each selected run gained since the last look; ``force`` draws
+ * even when nothing new arrived (the selection changed). */
+export async function loadMetrics(force = false) {
+  if (ticking) { again = true; return; }
   ticking = true;
   try {
     const ids = selectedOrder().filter(needsMetrics);
     const changed = (await Promise.all(ids.map(fetchMetrics))).filter((x) => x !== null);
     const st = JSON.stringify(selectedOrder().map((id) => [id, state.runs.get(id)?.status, state.runs.get(id)?.name]));
-    if (changed.length || st !== statusSig) {
+    if (changed.length || st !== statusSig || force) {
       statusSig = st;
       renderSide();
-      await (changed.length ? update(changed) : redraw());
+      await (changed.length && !force ? update(changed) : redraw());
     }
   } finally {
     ticking = false;
+    if (again) { again = false; loadMetrics(true); }
   }
 }
 
