@@ -23,13 +23,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(db: Path, data_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+def server(db: Path, data_dir: Path, timeout: float = 60.0,
+           extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """``python -m backend`` on a free port over ``db``; yields its base URL."""
     port = free_port()
     # The developer's own TRAINBOARD_* settings (a token, another database) stay out.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAINBOARD_")
            and k not in ("DATABASE_URL",)}
     env["TRAINBOARD_DATA_DIR"] = str(data_dir)
+    env.update(extra_env or {})
     log = (db.parent / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend", "--host", "127.0.0.1", "--port", str(port),

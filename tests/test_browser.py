@@ -9,6 +9,7 @@ import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +161,31 @@ def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
     page.fill("#filter-tag", "keep")
     expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(1)
     expect(page.locator("#runs-body .tag").first).to_have_text("keep")
+
+
+def test_page_asks_for_the_token_once_when_the_server_wants_one(
+    browser: Browser, tmp_path: Path,
+) -> None:
+    with server(tmp_path / "locked.db", tmp_path / "data",
+                extra_env={"TRAINBOARD_TOKEN": "s3cret", "TRAINBOARD_WORKER": "false"}) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        prompts: list[str] = []
+
+        def answer(dialog: Any) -> None:
+            prompts.append(dialog.message)
+            dialog.accept("s3cret")
+
+        page.on("dialog", answer)
+        page.goto(url)
+        expect(page.locator("#runs-body")).to_contain_text("No runs yet")
+        page.fill("#f-epochs", "1")
+        page.click("#launch-submit")
+        expect(page.locator("#launch-ok")).to_contain_text("Launched run #1")
+        # Kept for the tab: a reload and a second launch ask nothing more.
+        page.reload()
+        page.click("#launch-submit")
+        expect(page.locator("#launch-ok")).to_contain_text("Launched run #2")
+        assert len(prompts) == 1 and "token" in prompts[0]
+        assert httpx.get(f"{url}/api/runs").json()["count"] == 2
+        context.close()
