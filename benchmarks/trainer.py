@@ -18,6 +18,7 @@ Table 2, k seeds of the 3-layer relu MLP with SGD: total seconds for ``fit_batch
 
 import argparse
 import copy
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -143,7 +144,9 @@ def build(spec: ModelSpec, seed: int, device: torch.device) -> nn.Sequential:
 
 
 def compare_model(spec: ModelSpec, opt: OptimizerSpec, split: Split, cpu_split: Split,
-                  epochs: int, device: torch.device) -> dict[str, float]:
+                  epochs: int, device: torch.device,
+                  threads: tuple[int, int]) -> dict[str, float]:
+    """Median seconds per epoch of the notebook's loop and of Trainboard's, and accuracies."""
     model = build(spec, 0, device)
     twin = copy.deepcopy(model)
     notebook = NotebookTrainer(cpu_split, twin, notebook_optimizer(opt, twin), device)
@@ -152,11 +155,16 @@ def compare_model(spec: ModelSpec, opt: OptimizerSpec, split: Split, cpu_split: 
     nb_s, tb_s = [], []
     torch.manual_seed(0)  # the DataLoader's shuffle
     for e in range(1, epochs + 1):
+        torch.set_num_threads(threads[0])
         nb_s.append(timed(device, notebook.train))
+        torch.set_num_threads(threads[1])
         tb_s.append(timed(device, lambda e=e: fit(model, optimizer, split, e, BATCH, gen,
                                                   rec, start_epoch=e - 1)))
+    torch.set_num_threads(threads[0])
+    nb_acc = notebook.test()
+    torch.set_num_threads(threads[1])
     return {"nb": statistics.median(nb_s), "tb": statistics.median(tb_s),
-            "nb_acc": notebook.test(), "tb_acc": rec.results[-1].test_acc}
+            "nb_acc": nb_acc, "tb_acc": rec.results[-1].test_acc}
 
 
 # --- table 2 -----------------------------------------------------------------
@@ -207,26 +215,30 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 5, 20])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch intra-op threads for both loops (the worker's default)")
+                    help="torch threads for Trainboard (1 is the worker's default)")
+    ap.add_argument("--notebook-threads", type=int, default=None,
+                    help="torch threads for the notebook's loop (default: as --threads)")
     ap.add_argument("--tiles", type=int, default=14, help="copies of the 4,000 digits")
     ap.add_argument("--no-vmap", action="store_true", help="skip the vmap column")
     ap.add_argument("--quick", action="store_true", help="2 epochs, seeds 1 and 5")
     args = ap.parse_args()
     if args.quick:
         args.epochs, args.seeds = 2, [1, 5]
+    threads = (args.notebook_threads or args.threads, args.threads)
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     cpu_split = tiled_split(torch.device("cpu"), args.tiles)
     split = tiled_split(device, args.tiles)
-    print(f"device {device}, {torch.get_num_threads()} threads, {len(split.y_train):,} "
-          f"training samples, batch {BATCH}, median of {args.epochs} epochs\n")
+    print(f"device {device}, torch threads: notebook {threads[0]}, Trainboard {threads[1]}; "
+          f"{len(split.y_train):,} training samples, batch {BATCH}, median of {args.epochs} "
+          f"epochs; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
 
     print("| model | notebook s/epoch | Trainboard s/epoch | speed-up | Trainboard epochs/s "
           "| notebook test acc | Trainboard test acc |")
     print("|---|---|---|---|---|---|---|")
     nb_mlp = 0.0
     for name, spec, opt in MODELS:
-        r = compare_model(spec, opt, split, cpu_split, args.epochs, device)
+        r = compare_model(spec, opt, split, cpu_split, args.epochs, device, threads)
         nb_mlp = nb_mlp or r["nb"]
         print(f"| {name} | {r['nb']:.3f} | {r['tb']:.3f} | {r['nb'] / r['tb']:.2f}x | "
               f"{1 / r['tb']:.1f} | {r['nb_acc']:.3f} | {r['tb_acc']:.3f} |", flush=True)
@@ -247,6 +259,7 @@ def main() -> None:
         speed = (k * args.epochs / fused) * nb_mlp
         print(f"| {k} | {fused:.2f} | {alone:.2f} | {vm:.2f} | {rel} | {speed:.2f}x |",
               flush=True)
+    print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -99,3 +99,18 @@ def test_layers_that_cannot_be_stacked_are_named(spec: ModelSpec, reason: str) -
 
 def test_linear_activation_nets_can_be_stacked() -> None:
     assert batch_blocker(MLPSpec(kind="mlp", hidden=[8, 8], activation="leaky_relu")) is None
+
+
+def test_a_diverging_member_leaves_and_the_others_are_unchanged() -> None:
+    opt = OptimizerSpec(name="adam", lr=0.01)
+    models = [_model(s) for s in SEEDS]
+    with torch.no_grad():
+        models[0][-1].bias.fill_(float("nan"))  # its loss is NaN from the first batch
+    recs = [Recorder() for _ in SEEDS]
+    done = fit_batched(models, opt, load_split("digits"), 2, 64,
+                       [torch.Generator().manual_seed(s) for s in SEEDS], recs)
+    assert done == ["diverged", "completed", "completed"]
+    assert [r.epoch for r in recs[0].results] == [1]
+    for i in (1, 2):
+        results, _ = _alone(SEEDS[i], opt, 2, 64)
+        _assert_same(recs[i].results, results)
