@@ -13,7 +13,6 @@ it, then measures
 """
 
 import argparse
-import math
 import random
 import statistics
 import sys
@@ -23,49 +22,15 @@ from pathlib import Path
 
 import httpx
 
-from backend.config import Settings
-from backend.db import make_engine, make_session_factory
-from backend.models import RunStatus
-from backend.schemas import MLPSpec, OptimizerSpec, RunCreate
-from backend.store import Store
-from backend.training.architecture import parameter_count
-from backend.training.trainer import EpochResult
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from browser import CHROMIUM, CHROMIUM_ARGS, server  # noqa: E402
+from browser import CHROMIUM, CHROMIUM_ARGS, seed_runs, server  # noqa: E402
 
 RUNS, EPOCHS, SEEDS, COMPARED = 200, 25, 5, 50
 
 
 def seed_database(db: Path) -> list[int]:
     """200 completed runs with 25 epochs each, written as the worker would write them."""
-    engine = make_engine(Settings(db=db).url)
-    store = Store(engine, make_session_factory(engine))
-    store.create_schema()
-    configs = []
-    for i in range(RUNS // SEEDS):
-        model = MLPSpec(kind="mlp", hidden=[16 + 8 * (i % 8)] * (1 + i % 3))
-        opt = OptimizerSpec(name=("sgd", "adam")[i % 2], lr=(0.01, 0.003, 0.001)[i % 3])
-        for seed in range(SEEDS):
-            cfg = RunCreate(name=f"bench {i}", dataset="mnist-5k", model=model, optimizer=opt,
-                            epochs=EPOCHS, seed=seed)
-            configs.append((cfg, cfg.name, parameter_count(model, (784,), 10)))
-    store.create_runs(configs)
-    rng = random.Random(0)
-    ids = []
-    while (claimed := store.claim_next("cpu")) is not None:
-        run_id, _ = claimed
-        ids.append(run_id)
-        store.set_split_sizes(run_id, 4000, 1000)
-        rate, ceiling = rng.uniform(0.1, 0.4), rng.uniform(0.85, 0.97)
-        for e in range(1, EPOCHS + 1):
-            acc = ceiling * (1 - math.exp(-rate * e)) + rng.gauss(0, 0.005)
-            loss = 2.3 * math.exp(-rate * e) + 0.1 + rng.gauss(0, 0.01)
-            store.record_epoch(run_id, EpochResult(e, loss, acc + 0.01, loss * 1.05, acc,
-                                                   rng.uniform(0.2, 0.4)))
-        store.finish(run_id, RunStatus.COMPLETED)
-    engine.dispose()
-    return ids
+    return seed_runs(db, RUNS // SEEDS, SEEDS, EPOCHS)
 
 
 def percentiles(samples: list[float]) -> str:

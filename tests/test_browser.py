@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import CHROMIUM, CHROMIUM_ARGS, server
+from browser import CHROMIUM, CHROMIUM_ARGS, seed_runs, server
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 SHOTS = Path(__file__).parent / "_screenshots"
@@ -188,4 +188,58 @@ def test_page_asks_for_the_token_once_when_the_server_wants_one(
         expect(page.locator("#launch-ok")).to_contain_text("Launched run #2")
         assert len(prompts) == 1 and "token" in prompts[0]
         assert httpx.get(f"{url}/api/runs").json()["count"] == 2
+        context.close()
+
+
+def test_seed_groups_options_filters_and_pages(browser: Browser, tmp_path: Path) -> None:
+    """36 finished runs written through the store (12 configs x 3 seeds), no training."""
+    db = tmp_path / "seeded.db"
+    seed_runs(db, configs=12, seeds=3, epochs=5)
+    with server(db, tmp_path / "data", extra_env={"TRAINBOARD_WORKER": "false"}) as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(url)
+        summary = page.locator("#runs-summary")
+        expect(summary).to_contain_text("1–25 of 36 runs")
+        page.click("#page-next")
+        expect(summary).to_contain_text("26–36 of 36 runs")
+        expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(11)
+        page.fill("#filter-q", "no such run")
+        expect(page.locator("#runs-body")).to_contain_text("No runs match these filters")
+        # Filters go to the server and start again at the first page.
+        page.fill("#filter-q", "seeded 4")
+        expect(summary).to_contain_text("1–3 of 3 runs matching")
+        page.click("#select-matching")
+
+        def traces() -> list[dict[str, Any]]:
+            return page.evaluate("""() => document.getElementById('chart-test-acc').data
+                .map(t => ({x: t.x, y: t.y, fill: t.fill || null, name: t.name || null}))""")
+
+        # Three seeds of one config: a band (upper, lower filled to it) and the mean line.
+        page.wait_for_function("(document.getElementById('chart-test-acc').data || [])"
+                               ".some(t => t.y.length === 5)")
+        band = traces()
+        assert [t["fill"] for t in band] == [None, "tonexty", None]
+        assert "3 seeds" in band[2]["name"]
+        assert all(lo <= m <= hi for lo, m, hi in zip(band[1]["y"], band[2]["y"], band[0]["y"],
+                                                      strict=True))
+        expect(page.locator("#compare-body tr")).to_have_count(1)
+        # Expanded, each seed is drawn too and listed under the group.
+        page.click("#compare-body button.expand")
+        expect(page.locator("#compare-body tr")).to_have_count(4)
+        page.wait_for_function("document.getElementById('chart-test-acc').data.length === 6")
+        # Smoothing changes later points but keeps the first (debiased average).
+        page.locator("#opt-smooth").fill("0.9")
+        page.wait_for_function("document.querySelector('#opt-smooth-value').textContent === '0.90'")
+        smoothed = traces()[2]["y"]
+        assert smoothed[0] == pytest.approx(band[2]["y"][0]) and smoothed[-1] != band[2]["y"][-1]
+        page.select_option("#opt-x", "samples")
+        page.wait_for_function("document.getElementById('chart-test-acc').data[2].x[0] === 4000")
+        assert traces()[2]["x"] == [4000 * e for e in range(1, 6)]
+        page.locator("#opt-group").uncheck()
+        page.wait_for_function("document.getElementById('chart-test-acc').data.length === 3")
+        assert all(t["fill"] is None for t in traces())
+        page.locator("#opt-group").check()
+        page.locator("#compare-card").scroll_into_view_if_needed()
+        shot(page, "06-seed-groups")
         context.close()

@@ -17,6 +17,7 @@ const FIELD_INPUTS = {
   epochs: 'f-epochs',
   batch_size: 'f-batch-size',
   seed: 'f-seed',
+  repeats: 'f-repeats',
 };
 
 export function renderPresets() {
@@ -63,14 +64,9 @@ async function launchPreset(key, btn) {
   btn.classList.add('busy');
   showMessage(msg, `Launching “${key}”…`, 'info');
   try {
-    // Several seeds: one study of the preset's runs repeated per seed; runs that differ
-    // only by seed share a group key and draw as one mean ± std band.
-    const preset = state.presets.find((p) => p.key === key);
-    const study = await api.createStudy(seeds > 1 ? {
-      name: `${preset.title} × ${seeds} seeds`,
-      runs: preset.runs.flatMap((r) => Array.from({ length: seeds }, (_, s) => (
-        { ...r, seed: s, ...(epochs.value ? { epochs: epochs.value } : {}) }))),
-    } : body);
+    // Several seeds: every run of the preset repeated with seeds 0..n-1 (trained together
+    // in one batched pass); runs that differ only by seed draw as one mean ± std band.
+    const study = await api.createStudy(seeds > 1 ? { ...body, repeats: seeds, seed: 0 } : body);
     const ids = (study.runs || []).map((r) => { state.runs.set(r.id, r); return r.id; });
     const first = study;
     setSelection(ids);
@@ -138,6 +134,7 @@ function readLaunchForm() {
     epochs: numField('f-epochs'),
     batch_size: numField('f-batch-size'),
     seed: numField('f-seed'),
+    repeats: numField('f-repeats'),
   };
   const name = $('#f-name').value.trim();
   if (name) body.name = name;
@@ -196,8 +193,11 @@ async function onLaunchSubmit(ev) {
   try {
     const run = await api.createRun(parsed.body);
     state.runs.set(run.id, run);
-    addToSelection([run.id]);
-    showMessage($('#launch-ok'), `Launched run #${run.id} “${runLabel(run)}” — added to the comparison.`, 'ok');
+    const ids = run.repeat_ids && run.repeat_ids.length ? run.repeat_ids : [run.id];
+    addToSelection(ids);
+    showMessage($('#launch-ok'), ids.length > 1
+      ? `Launched runs #${ids[0]}–#${ids[ids.length - 1]} “${runLabel(run)}” (${ids.length} seeds) — added to the comparison.`
+      : `Launched run #${run.id} “${runLabel(run)}” — added to the comparison.`, 'ok');
     hooks.refreshRuns();
   } catch (err) {
     const items = err instanceof ApiError ? ApiError.items(err.detail) : [];
