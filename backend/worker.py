@@ -12,7 +12,7 @@ from backend.config import Settings
 from backend.models import RunStatus
 from backend.schemas import RunCreate
 from backend.store import Claim, Store
-from backend.training.architecture import build_model
+from backend.training.architecture import SpecError, build_model, parameter_count
 from backend.training.batched import batch_blocker, fit_batched
 from backend.training.checkpoint import (
     checkpoint_path,
@@ -152,6 +152,21 @@ def fuse_blocker(cfg: RunCreate) -> str | None:
         return f"the batched trainer could not take this model ({exc})"
 
 
+SMALL_MODEL_PARAMS = 100_000
+
+
+def training_threads(setting: int, cfg: RunCreate, default: int) -> int:
+    """torch threads for a run: ``setting`` when given, else 1 for a small model."""
+    if setting:
+        return setting
+    info = DATASETS.get(cfg.dataset)
+    try:
+        params = parameter_count(cfg.model, info.input_shape, info.num_classes) if info else 0
+    except SpecError:
+        return default
+    return 1 if params <= SMALL_MODEL_PARAMS else default
+
+
 class Worker:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
@@ -164,16 +179,14 @@ class Worker:
         self._lock = threading.Lock()
         self._current: tuple[int, threading.Event] | None = None
         self._group: dict[int, threading.Event] = {}  # the runs of a fused pass
+        self._default_threads = torch.get_num_threads()
         self._thread = threading.Thread(target=self._loop, name="trainboard-worker", daemon=True)
 
     def start(self) -> None:
         interrupted = self.store.interrupted_ids()
         if interrupted:
             log.warning("runs %s were interrupted; resuming them first", interrupted)
-        if self.settings.torch_threads:
-            torch.set_num_threads(self.settings.torch_threads)
-        log.info("worker training on %s, %d torch threads", describe_device(self.device),
-                 torch.get_num_threads())
+        log.info("worker training on %s", describe_device(self.device))
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -209,6 +222,9 @@ class Worker:
             repeats = [] if claim.resumed else self.store.claim_repeats(
                 claim.run_id, str(self.device), self.settings.max_fused_runs,
                 self.settings.max_fused_params, fuse_blocker)
+            # Set from this thread: torch's OpenMP threads follow the calling thread.
+            torch.set_num_threads(training_threads(
+                self.settings.torch_threads, claim.config, self._default_threads))
             if repeats:
                 self._execute_group([claim, *repeats])
             else:
