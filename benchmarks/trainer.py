@@ -215,7 +215,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 5, 20])
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads for Trainboard (1: what the worker uses for these small models)")
+                    help="torch threads for Trainboard (1: what the worker uses for "
+                    "models this small)")
     ap.add_argument("--notebook-threads", type=int, default=None,
                     help="torch threads for the notebook's loop (default: as --threads)")
     ap.add_argument("--tiles", type=int, default=14, help="copies of the 4,000 digits")
