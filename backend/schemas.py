@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,6 +16,10 @@ from pydantic import (
 )
 
 from backend.training.data import DATASETS
+
+# SQLite's INTEGER is 64-bit: a larger id or offset would be a driver error, not a 404.
+MAX_INT = 2**63 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
 SplitKind = Literal["80/20", "official"]
@@ -41,8 +45,19 @@ Notes = Annotated[str, Field(max_length=MAX_NOTES)]
 
 
 class _Strict(BaseModel):
-    # An unknown field is a typo the user wants to hear about, not silently drop.
-    model_config = ConfigDict(extra="forbid")
+    # An unknown field is a typo the user wants to hear about, not silently drop; a
+    # wrong type (``"dropout": false``, ``"epochs": "5"``) too, rather than coerce it.
+    # Python's JSON parser accepts NaN and Infinity; no field means them.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _as_utc(d: datetime) -> datetime:
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d
+
+
+# Stored as naive UTC; served with its offset ("...Z") so that no client reads it as
+# local time and the response is a valid RFC 3339 date-time.
+UTCDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 # --- layers -----------------------------------------------------------------
@@ -214,9 +229,9 @@ class RunPublic(BaseModel):
     epochs_done: int
     train_size: int | None
     test_size: int | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UTCDateTime
+    started_at: UTCDateTime | None
+    finished_at: UTCDateTime | None
     error: str | None
     tags: list[str] = []
     notes: str = ""
@@ -294,7 +309,7 @@ class StudyPublic(BaseModel):
     id: int
     name: str
     preset: str | None
-    created_at: datetime
+    created_at: UTCDateTime
     tags: list[str] = []
     notes: str = ""
     run_ids: list[int]
@@ -309,7 +324,7 @@ class StudyDetail(BaseModel):
     id: int
     name: str
     preset: str | None
-    created_at: datetime
+    created_at: UTCDateTime
     tags: list[str] = []
     notes: str = ""
     runs: list[RunWithMetrics]
@@ -319,7 +334,7 @@ class StudyCreated(BaseModel):
     id: int
     name: str
     preset: str | None
-    created_at: datetime
+    created_at: UTCDateTime
     runs: list[RunPublic]
 
 
@@ -346,7 +361,7 @@ class EvaluationPublic(BaseModel):
 
 
 class PredictRequest(_Strict):
-    run_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=24)
+    run_ids: list[DbId] = Field(min_length=1, max_length=24)
     # 784 values (28x28) for MNIST runs, 64 (8x8) for digits runs; 0 is background.
     pixels: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=784)
 
@@ -391,6 +406,12 @@ class DatasetPublic(BaseModel):
 class DatasetsPublic(BaseModel):
     data: list[DatasetPublic]
     count: int
+
+
+class Problem(BaseModel):
+    """An error that is not about one field: not found, conflict, full queue, no token."""
+
+    detail: str
 
 
 class Health(BaseModel):

@@ -4,11 +4,15 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.exceptions import RequestValidationError
+from fastapi.params import Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.config import Settings
 from backend.inference import ModelCache
+from backend.schemas import MAX_INT
 from backend.store import Store
 from backend.worker import Worker
 
@@ -29,6 +33,8 @@ def get_model_cache(request: Request) -> ModelCache:
     return request.app.state.models
 
 
+RunId = Annotated[int, Path(ge=1, le=MAX_INT)]
+StudyId = Annotated[int, Path(ge=1, le=MAX_INT)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WorkerDep = Annotated[Worker | None, Depends(get_worker)]
@@ -71,3 +77,21 @@ def require_token(
             f"bearer token {what}: send 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the operation does not take is a typo to hear about, as an
+    unknown body field is (422 naming it), not something to ignore silently."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return
+    known = {f.alias for f in get_flat_params(dependant)
+             if isinstance(f.field_info, Query)}
+    unknown = [k for k in request.query_params if k not in known]
+    if unknown:
+        raise RequestValidationError([{
+            "type": "extra_forbidden", "loc": ("query", unknown[0]),
+            "msg": "unknown query parameter; " + (f"this operation takes {', '.join(sorted(known))}"
+                                                  if known else "this operation takes none"),
+            "input": request.query_params[unknown[0]],
+        }])

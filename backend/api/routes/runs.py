@@ -3,8 +3,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from backend.api.checks import check_queue_room, check_run, parse_ids, seed_repeats
-from backend.api.deps import SettingsDep, StoreDep, WorkerDep
+from backend.api.deps import RunId, SettingsDep, StoreDep, WorkerDep
+from backend.api.responses import problems
 from backend.schemas import (
+    MAX_INT,
     DatasetName,
     EvaluationPublic,
     MetricsPublic,
@@ -18,7 +20,7 @@ from backend.schemas import (
 from backend.training.data import LoadContext, image_side, test_images
 from backend.training.idx_datasets import DatasetUnavailable
 
-router = APIRouter(prefix="/runs", tags=["runs"])
+router = APIRouter(prefix="/runs", tags=["runs"], responses=problems(404))
 
 StatusFilter = Literal["queued", "running", "completed", "failed", "cancelled", "diverged"]
 
@@ -27,7 +29,7 @@ def _not_found(run_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} not found")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(429))
 def create_run(body: RunCreate, store: StoreDep, settings: SettingsDep,
                worker: WorkerDep) -> RunCreated:
     """Queue one training run, or one run per seed when ``repeats`` > 1."""
@@ -44,7 +46,7 @@ def create_run(body: RunCreate, store: StoreDep, settings: SettingsDep,
 def list_runs(
     store: StoreDep,
     status: StatusFilter | None = None,
-    study_id: Annotated[int | None, Query(ge=1)] = None,
+    study_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     dataset: DatasetName | None = None,
     tag: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200,
@@ -52,7 +54,7 @@ def list_runs(
     ids: Annotated[str | None, Query(max_length=10_000,
                                      description="comma-separated run ids")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> RunsPublic:
     """Runs, newest first, filtered by status, study, dataset, tag, ids or free text."""
     return store.list_runs(status=status, study_id=study_id, dataset=dataset, tag=tag,
@@ -62,7 +64,7 @@ def list_runs(
 
 
 @router.get("/{run_id}")
-def get_run(run_id: int, store: StoreDep) -> RunPublic:
+def get_run(run_id: RunId, store: StoreDep) -> RunPublic:
     """One run."""
     run = store.get_run(run_id)
     if run is None:
@@ -71,7 +73,7 @@ def get_run(run_id: int, store: StoreDep) -> RunPublic:
 
 
 @router.patch("/{run_id}")
-def update_run(run_id: int, body: RunUpdate, store: StoreDep) -> RunPublic:
+def update_run(run_id: RunId, body: RunUpdate, store: StoreDep) -> RunPublic:
     """Rename a run or change its tags and notes."""
     run = store.update_run(run_id, body)
     if run is None:
@@ -80,7 +82,7 @@ def update_run(run_id: int, body: RunUpdate, store: StoreDep) -> RunPublic:
 
 
 @router.get("/{run_id}/evaluation")
-def get_evaluation(run_id: int, store: StoreDep, settings: SettingsDep) -> EvaluationPublic:
+def get_evaluation(run_id: RunId, store: StoreDep, settings: SettingsDep) -> EvaluationPublic:
     """The test-split confusion matrix and the surest mistakes, with their pixels."""
     run = store.get_run(run_id)
     if run is None:
@@ -108,7 +110,7 @@ def get_evaluation(run_id: int, store: StoreDep, settings: SettingsDep) -> Evalu
 
 @router.get("/{run_id}/weights", response_class=Response,
             responses={200: {"content": {"application/octet-stream": {}}}})
-def get_weights(run_id: int, store: StoreDep) -> Response:
+def get_weights(run_id: RunId, store: StoreDep) -> Response:
     """The completed run's final state_dict (``torch.load(f, weights_only=True)``)."""
     data = store.get_weights(run_id)
     if data is None:
@@ -121,8 +123,8 @@ def get_weights(run_id: int, store: StoreDep) -> Response:
 
 
 @router.get("/{run_id}/metrics")
-def get_metrics(run_id: int, store: StoreDep,
-                after: Annotated[int, Query(ge=0)] = 0) -> MetricsPublic:
+def get_metrics(run_id: RunId, store: StoreDep,
+                after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> MetricsPublic:
     """Per-epoch metrics of a run, only those after epoch ``after``."""
     metrics = store.get_metrics(run_id, after)
     if metrics is None:
@@ -130,8 +132,8 @@ def get_metrics(run_id: int, store: StoreDep,
     return metrics
 
 
-@router.post("/{run_id}/cancel")
-def cancel_run(run_id: int, store: StoreDep, worker: WorkerDep) -> RunPublic:
+@router.post("/{run_id}/cancel", responses=problems(409))
+def cancel_run(run_id: RunId, store: StoreDep, worker: WorkerDep) -> RunPublic:
     """Cancel a queued run, or stop a running one within one batch."""
     run = store.cancel(run_id)
     if run is None:
@@ -141,8 +143,8 @@ def cancel_run(run_id: int, store: StoreDep, worker: WorkerDep) -> RunPublic:
     return run
 
 
-@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_run(run_id: int, store: StoreDep) -> Response:
+@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409))
+def delete_run(run_id: RunId, store: StoreDep) -> Response:
     """Delete a finished run and its metrics."""
     if not store.delete_run(run_id):
         raise _not_found(run_id)

@@ -3,9 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from backend.api.checks import check_queue_room, check_run, seed_repeats
-from backend.api.deps import SettingsDep, StoreDep, WorkerDep
+from backend.api.deps import SettingsDep, StoreDep, StudyId, WorkerDep
+from backend.api.responses import problems
 from backend.presets import PRESETS
 from backend.schemas import (
+    MAX_INT,
     RunCreate,
     StudiesPublic,
     StudyCreate,
@@ -16,7 +18,7 @@ from backend.schemas import (
 )
 from backend.training.architecture import SpecError
 
-router = APIRouter(prefix="/studies", tags=["studies"])
+router = APIRouter(prefix="/studies", tags=["studies"], responses=problems(404))
 
 
 def _runs_of(body: StudyCreate) -> tuple[str, list[RunCreate], str]:
@@ -33,7 +35,7 @@ def _runs_of(body: StudyCreate) -> tuple[str, list[RunCreate], str]:
     return body.name or f"Study of {len(body.runs)} runs", body.runs, "runs"
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(429))
 def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
                  worker: WorkerDep) -> StudyCreated:
     """Queue a preset comparison (optionally shortened) or a list of runs as one study."""
@@ -57,14 +59,14 @@ def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
 def list_studies(
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> StudiesPublic:
     """Studies, newest first."""
     return store.list_studies(limit=limit, offset=offset)
 
 
 @router.get("/{study_id}")
-def get_study(study_id: int, store: StoreDep) -> StudyDetail:
+def get_study(study_id: StudyId, store: StoreDep) -> StudyDetail:
     """A study with its runs and their metrics."""
     study = store.get_study(study_id)
     if study is None:
@@ -73,7 +75,7 @@ def get_study(study_id: int, store: StoreDep) -> StudyDetail:
 
 
 @router.patch("/{study_id}")
-def update_study(study_id: int, body: StudyUpdate, store: StoreDep) -> StudyPublic:
+def update_study(study_id: StudyId, body: StudyUpdate, store: StoreDep) -> StudyPublic:
     """Rename a study or change its tags and notes."""
     study = store.update_study(study_id, body)
     if study is None:
