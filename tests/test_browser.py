@@ -243,3 +243,33 @@ def test_seed_groups_options_filters_and_pages(browser: Browser, tmp_path: Path)
         page.locator("#compare-card").scroll_into_view_if_needed()
         shot(page, "06-seed-groups")
         context.close()
+
+        # A finger on the pad draws too (real touch events, turned into pointer events by
+        # Chromium), and the page does not scroll away under it.
+        context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                      is_mobile=True)
+        page = context.new_page()
+        page.goto(url)
+        pad = page.locator("#pad")
+        pad.scroll_into_view_if_needed()
+        box = pad.bounding_box()
+        assert box is not None
+        scroll_before = page.evaluate("window.scrollY")
+        cdp = context.new_cdp_session(page)
+        x, y = box["x"] + box["width"] / 2, box["y"] + 20
+        cdp.send("Input.dispatchTouchEvent",
+                 {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+        for i in range(1, 16):
+            cdp.send("Input.dispatchTouchEvent",
+                     {"type": "touchMove", "touchPoints": [{"x": x, "y": y + i * 14}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        inked = page.evaluate("""() => {
+            const c = document.getElementById('pad');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }""")
+        assert inked > 1000
+        assert page.evaluate("window.scrollY") == scroll_before
+        # Nothing on this page is wider than a phone.
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        shot(page, "07-phone")
+        context.close()
