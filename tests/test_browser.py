@@ -20,7 +20,7 @@ SHOTS = Path(__file__).parent / "_screenshots"
 # Long enough for the shared CI machine to train a short study; conditions end it early.
 WAIT_MS = 120_000
 # Enough epochs that the page polls (every 1.5 s) while they train, even on an idle CPU.
-EPOCHS = 15
+EPOCHS = 25
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
