@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench bench-dashboard
+.PHONY: run test lint bench bench-dashboard bench-load
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -38,3 +38,6 @@ bench: $(VENV)/.app
 # 200 seeded runs: metrics API latency and the compare view's render time in Chromium.
 bench-dashboard: $(VENV)/.test $(SYSTEM_DEPS)
 	$(PY) -m benchmarks.dashboard
+
+bench-load: $(VENV)/.test
+	$(PY) -m benchmarks.load
