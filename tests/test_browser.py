@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import torch
 from browser import CHROMIUM, CHROMIUM_ARGS, seed_runs, server
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -157,6 +158,19 @@ def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
     expect(page.locator("#d-message")).to_contain_text("Saved")
     assert httpx.get(f"{base_url}/api/runs/{run_id}").json()["tags"] == ["keep", "baseline"]
     shot(page, "05-run-detail")
+    # The weights download loads back as plain tensors.
+    with page.expect_download() as dl:
+        page.click("#d-weights")
+    state = torch.load(dl.value.path(), weights_only=True)
+    assert sum(t.numel() for t in state.values() if t.is_floating_point()) == 26_506
+    # Clone queues the same config again and opens the new run.
+    page.click("#d-clone")
+    expect(page.locator("#d-message")).to_contain_text(f"Cloned from run #{run_id}")
+    clone_id = page.url.rsplit("/", 1)[-1]
+    assert clone_id != run_id
+    clone = httpx.get(f"{base_url}/api/runs/{clone_id}").json()
+    original = httpx.get(f"{base_url}/api/runs/{run_id}").json()
+    assert clone["config"] == original["config"] and clone["group_key"] == original["group_key"]
     page.click("text=← All runs")
     page.fill("#filter-tag", "keep")
     expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(1)
