@@ -30,8 +30,12 @@ def health_url(settings: Settings) -> str:
 
 def check(settings: Settings) -> bool:
     url = health_url(settings)
+    request = urllib.request.Request(url)
+    if settings.token is not None:
+        # Needed when reads are closed too (TRAINBOARD_READ_REQUIRES_TOKEN).
+        request.add_header("Authorization", f"Bearer {settings.token.get_secret_value()}")
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
             body = json.load(resp)
     except (OSError, ValueError) as exc:
         log.error("%s: %s", url, exc)

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from backend import healthcheck
 from backend.config import Settings
 from backend.main import create_app
 
@@ -110,7 +111,8 @@ def _outside_address() -> str | None:
 
 def test_real_server_paths_token_and_binding(tmp_path: Path) -> None:
     server = Server(tmp_path / "experiments.db",
-                    env={"TRAINBOARD_TOKEN": TOKEN, "TRAINBOARD_WORKER": "false"})
+                    env={"TRAINBOARD_TOKEN": TOKEN, "TRAINBOARD_WORKER": "false",
+                         "TRAINBOARD_READ_REQUIRES_TOKEN": "true"})
     try:
         secrets = ("[build-system]", "class Settings", "root:x:0:0")
         for path in ESCAPES:
@@ -121,6 +123,11 @@ def test_real_server_paths_token_and_binding(tmp_path: Path) -> None:
         # The token over real HTTP, in the environment variable the README documents.
         assert server.http.post("/api/runs", json=tiny_run()).status_code == 401
         assert server.http.post("/api/runs", json=tiny_run(), headers=AUTH).status_code == 201
+        assert server.http.get("/api/runs").status_code == 401
+        # The Docker health probe reads the same settings, token included.
+        probe = Settings(port=server.port, token=SecretStr(TOKEN))
+        assert healthcheck.check(probe)
+        assert not healthcheck.check(Settings(port=server.port))
         # Bound to loopback only: the machine's other address does not answer.
         if (addr := _outside_address()) is not None:
             with pytest.raises(OSError), socket.create_connection((addr, server.port), 2):
