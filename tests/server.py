@@ -48,7 +48,11 @@ class Server:
                 [sys.executable, "-m", "backend", "--port", str(self.port), "--db", str(db)],
                 cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         self.http = httpx.Client(base_url=self.url, timeout=30)
-        wait_until(self._ready, 60, f"server on port {self.port} to answer")
+        try:
+            wait_until(self._ready, 60, f"server on port {self.port} to answer")
+        except BaseException:
+            self.close()  # no test gets to close a server it never received
+            raise
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
