@@ -33,7 +33,9 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(worker=False)).opena
 
 
 @schema.parametrize()
-@settings(max_examples=20, deadline=None,
+# Derandomized: CI replays the same cases every time, so a red build always means a
+# regression, never a new random draw. Explore further locally with a larger max_examples.
+@settings(max_examples=20, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 def test_api_never_answers_5xx(case: schemathesis.Case, server: Server) -> None:
     response = case.call(base_url=server.url, headers=AUTH, timeout=30)
