@@ -38,9 +38,8 @@ class Settings(BaseSettings):
     # Start the background trainer with the app. Tests that only exercise the API
     # switch it off so queued runs stay queued.
     worker: bool = True
-    # torch intra-op threads for training. 0 (auto): one for models of up to 100,000
-    # parameters, which gain nothing from more (and on a machine whose cores are busy a
-    # second thread made an MLP epoch ~10x slower), torch's default for larger ones.
+    # torch intra-op threads for training. 0 (auto): at each run's start, as many as
+    # cores other processes leave free (see training/threads.py), at least one.
     torch_threads: int = Field(default=0, ge=0)
     # Seed repeats trained together in one batched pass: at most this many runs and
     # parameters summed over them; 1 turns fusing off.

@@ -12,7 +12,7 @@ from backend.config import Settings
 from backend.models import RunStatus
 from backend.schemas import RunCreate
 from backend.store import Claim, Store
-from backend.training.architecture import SpecError, build_model, parameter_count
+from backend.training.architecture import build_model
 from backend.training.batched import batch_blocker, fit_batched
 from backend.training.checkpoint import (
     checkpoint_path,
@@ -25,6 +25,7 @@ from backend.training.data import DATASETS, LoadContext, split_on
 from backend.training.evaluation import evaluate_test_split, weights_to_bytes
 from backend.training.idx_datasets import DatasetUnavailable
 from backend.training.optim import build_optimizer
+from backend.training.threads import training_threads
 from backend.training.trainer import (
     EpochResult,
     Outcome,
@@ -152,21 +153,6 @@ def fuse_blocker(cfg: RunCreate) -> str | None:
         return f"the batched trainer could not take this model ({exc})"
 
 
-SMALL_MODEL_PARAMS = 100_000
-
-
-def training_threads(setting: int, cfg: RunCreate, default: int) -> int:
-    """torch threads for a run: ``setting`` when given, else 1 for a small model."""
-    if setting:
-        return setting
-    info = DATASETS.get(cfg.dataset)
-    try:
-        params = parameter_count(cfg.model, info.input_shape, info.num_classes) if info else 0
-    except SpecError:
-        return default
-    return 1 if params <= SMALL_MODEL_PARAMS else default
-
-
 class Worker:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
@@ -223,8 +209,8 @@ class Worker:
                 claim.run_id, str(self.device), self.settings.max_fused_runs,
                 self.settings.max_fused_params, fuse_blocker)
             # Set from this thread: torch's OpenMP threads follow the calling thread.
-            torch.set_num_threads(training_threads(
-                self.settings.torch_threads, claim.config, self._default_threads))
+            torch.set_num_threads(training_threads(self.settings.torch_threads,
+                                                   self._default_threads))
             if repeats:
                 self._execute_group([claim, *repeats])
             else:

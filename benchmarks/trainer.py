@@ -35,6 +35,7 @@ from backend.training.architecture import build_model
 from backend.training.batched import fit_batched
 from backend.training.data import DATASETS, Split, load_split
 from backend.training.optim import build_optimizer
+from backend.training.threads import training_threads
 from backend.training.trainer import EpochResult, fit, resolve_device
 
 MLP = MLPSpec(kind="mlp", hidden=[32, 32], activation="relu")
@@ -214,9 +215,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs per measurement")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 5, 20])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads for Trainboard (1: what the worker uses for "
-                    "models this small)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads for Trainboard; 0: what the worker would choose now "
+                    "(the cores other processes leave free)")
     ap.add_argument("--notebook-threads", type=int, default=None,
                     help="torch threads for the notebook's loop (default: as --threads)")
     ap.add_argument("--tiles", type=int, default=14, help="copies of the 4,000 digits")
@@ -227,8 +228,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.epochs, args.seeds = 2, [1, 5]
-    threads = (args.notebook_threads or args.threads, args.threads)
-    torch.set_num_threads(args.threads)
+    tb_threads = training_threads(args.threads, torch.get_num_threads())
+    threads = (args.notebook_threads or tb_threads, tb_threads)
+    torch.set_num_threads(tb_threads)
     device = resolve_device(args.device)
     cpu_split = tiled_split(torch.device("cpu"), args.tiles)
     split = tiled_split(device, args.tiles)

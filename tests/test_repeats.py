@@ -9,7 +9,6 @@ from backend.training.architecture import build_model
 from backend.training.data import load_split
 from backend.training.optim import build_optimizer
 from backend.training.trainer import EpochResult, fit
-from backend.worker import training_threads
 
 from utils import TERMINAL, tiny_run, wait_for_status
 
@@ -116,11 +115,3 @@ def test_cancelling_one_fused_run_stops_only_that_one(live_client: TestClient) -
     for m, r in zip(stored[:3], alone, strict=True):
         for k in METRICS:
             assert m[k] == pytest.approx(getattr(r, k), abs=1e-5), k
-
-
-def test_small_models_train_on_one_thread_larger_ones_on_the_default() -> None:
-    small = RunCreate.model_validate(tiny_run())
-    large = RunCreate.model_validate(tiny_run(model={"kind": "mlp", "hidden": [2048, 2048]}))
-    assert training_threads(0, small, default=8) == 1
-    assert training_threads(0, large, default=8) == 8
-    assert training_threads(3, small, default=8) == 3
