@@ -414,7 +414,7 @@ class Store:
             ids = ", ".join(str(r.id) for r in (first, *claimed))
             for r in (first, *claimed):
                 r.engine_note = (f"trained with its seed repeats (runs {ids}) in one batched "
-                                 "pass; seconds are those of the whole pass; not checkpointed")
+                                 "pass; seconds are those of the whole pass")
             for r in claimed:
                 r.status, r.device, r.started_at = RunStatus.RUNNING, device, first.started_at
             return [Claim(r.id, RunCreate.model_validate(r.config), False) for r in claimed]

@@ -4,6 +4,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -13,7 +14,7 @@ from backend.models import RunStatus
 from backend.schemas import RunCreate
 from backend.store import Claim, Store
 from backend.training.architecture import build_model
-from backend.training.batched import batch_blocker, fit_batched
+from backend.training.batched import BatchedFit, batch_blocker
 from backend.training.checkpoint import (
     checkpoint_path,
     read_checkpoint,
@@ -114,11 +115,12 @@ def _divergence(result: EpochResult | None) -> str:
 
 
 def train_group(claims: list[Claim], store: Store, device: torch.device,
-                stops: dict[int, threading.Event], data: LoadContext | None = None,
+                stops: dict[int, threading.Event], checkpoints: Path,
+                data: LoadContext | None = None,
                 ) -> list[tuple[Outcome, EpochResult | None]]:
     """Seed repeats of one configuration in one batched pass; each run's outcome.
 
-    No checkpoints: an interrupted pass starts its runs over, one by one, at the next start.
+    Each run is checkpointed as if trained alone, so an interrupted one resumes by itself.
     """
     cfg, first = claims[0].config, claims[0].run_id
     info = DATASETS[cfg.dataset]
@@ -134,9 +136,17 @@ def train_group(claims: list[Claim], store: Store, device: torch.device,
         torch.manual_seed(c.config.seed)
         models.append(build_model(c.config.model, info.input_shape, info.num_classes).to(device))
     generators = [torch.Generator().manual_seed(c.config.seed) for c in claims]
-    hooks = [_RunHooks(store, c.run_id, stops[c.run_id], lambda epoch: None) for c in claims]
-    outcomes = fit_batched(models, cfg.optimizer, split, cfg.epochs, cfg.batch_size,
-                           generators, hooks)
+
+    def checkpoint(member: int, epoch: int) -> None:
+        c = claims[member]
+        model, optimizer = fitter.export(member)
+        save_checkpoint(checkpoint_path(checkpoints, c.run_id), epoch,
+                        c.config.model_dump(mode="json"), model, optimizer, generators[member])
+
+    hooks = [_RunHooks(store, c.run_id, stops[c.run_id], partial(checkpoint, i))
+             for i, c in enumerate(claims)]
+    fitter = BatchedFit(models, cfg.optimizer, generators, hooks)
+    outcomes = fitter.run(split, cfg.epochs, cfg.batch_size)
     for c, model, outcome in zip(claims, models, outcomes, strict=True):
         if outcome == "completed":
             evaluation = evaluate_test_split(model, split.x_test, split.y_test, info.num_classes)
@@ -261,21 +271,24 @@ class Worker:
             if self._shutdown.is_set() or self.store.cancel_requested(run_id):
                 stop.set()
         try:
-            results = train_group(claims, self.store, self.device, stops, self.data)
+            results = train_group(claims, self.store, self.device, stops, self.checkpoints,
+                                  self.data)
         except Exception as exc:  # as for one run: fail the pass, keep the worker
             log.exception("fused runs %s failed", list(stops))
             for run_id in stops:
                 self.store.finish(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+                remove_checkpoint(checkpoint_path(self.checkpoints, run_id))
             return
         finally:
             with self._lock:
                 self._group = {}
         for run_id, (outcome, last) in zip(stops, results, strict=True):
             if outcome == "stopped" and self._shutdown.is_set():
-                continue  # stays 'running'; the next start trains it again from epoch 0
+                continue  # stays 'running'; the next start resumes it alone from its checkpoint
             if outcome == "completed":
                 self.store.finish(run_id, RunStatus.COMPLETED)
             elif outcome == "diverged":
                 self.store.finish(run_id, RunStatus.DIVERGED, _divergence(last))
             else:
                 self.store.finish(run_id, RunStatus.CANCELLED)
+            remove_checkpoint(checkpoint_path(self.checkpoints, run_id))

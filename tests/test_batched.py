@@ -1,5 +1,7 @@
 """Seed repeats trained as one stack equal each seed trained alone."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -7,7 +9,8 @@ from torch import nn
 from backend.presets import CONV_NET
 from backend.schemas import MLPSpec, ModelSpec, OptimizerSpec
 from backend.training.architecture import build_model
-from backend.training.batched import batch_blocker, fit_batched
+from backend.training.batched import BatchedFit, batch_blocker, fit_batched
+from backend.training.checkpoint import read_checkpoint, restore, save_checkpoint
 from backend.training.data import load_split
 from backend.training.optim import build_optimizer
 from backend.training.trainer import EpochResult, fit
@@ -114,3 +117,31 @@ def test_a_diverging_member_leaves_and_the_others_are_unchanged() -> None:
     for i in (1, 2):
         results, _ = _alone(SEEDS[i], opt, 2, 64)
         _assert_same(recs[i].results, results)
+
+
+def test_a_member_checkpoint_resumes_alone_as_if_never_batched(tmp_path: Path) -> None:
+    """Checkpoint seed 4 after epoch 1 of a batched pass; resumed alone, its epoch 2 is the
+    batched one's (and so the never-interrupted single run's)."""
+    opt, split, path = OptimizerSpec(name="adam", lr=0.01), load_split("digits"), tmp_path / "c"
+    generators = [torch.Generator().manual_seed(s) for s in SEEDS]
+
+    class Saving(Recorder):
+        def on_epoch_end(self, result: EpochResult) -> None:
+            super().on_epoch_end(result)
+            if result.epoch == 1:
+                model, optimizer = fitter.export(1)
+                save_checkpoint(path, 1, {}, model, optimizer, generators[1])
+
+    recs = [Recorder(), Saving(), Recorder()]
+    fitter = BatchedFit([_model(s) for s in SEEDS], opt, generators, recs)
+    assert fitter.run(split, 2, 64) == ["completed"] * 3
+
+    model = _model(99)  # other weights, overwritten by the checkpoint
+    optimizer = build_optimizer(opt, model.parameters())
+    generator = torch.Generator()
+    state = read_checkpoint(path, {})
+    assert state is not None and restore(state, model, optimizer, generator) == 1
+    resumed = Recorder()
+    assert fit(model, optimizer, split, 2, 64, generator, resumed, start_epoch=1) == "completed"
+    _assert_same(resumed.results, recs[1].results[1:])
+    _assert_same(resumed.results, _alone(SEEDS[1], opt, 2, 64)[0][1:])

@@ -101,12 +101,22 @@ class StackedNet:
 
     def write_back(self, models: Sequence[nn.Module]) -> None:
         """Copy each slice into its own module, e.g. to compare with a run trained alone."""
+        for row, model in enumerate(models):
+            self.write_row(row, model)
+
+    def write_row(self, row: int, model: nn.Module) -> None:
         with torch.no_grad():
-            for row, model in enumerate(models):
-                linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-                for j, lin in enumerate(linears):
-                    lin.weight.copy_(self.params[2 * j][row].t())
-                    lin.bias.copy_(self.params[2 * j + 1][row, 0])
+            for p, value in zip(model.parameters(), self.unstack(row, self.params), strict=True):
+                p.copy_(value)
+
+    @staticmethod
+    def unstack(row: int, stacked: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Slice ``row`` of tensors laid out like the stack, in ``nn.Linear``'s shapes."""
+        out = []
+        for j, t in enumerate(stacked):
+            t = t.detach()
+            out.append(t[row].t().contiguous() if j % 2 == 0 else t[row, 0].clone())
+        return out
 
 
 def _keep_optimizer(old: torch.optim.Optimizer, spec: OptimizerSpec, net: StackedNet,
@@ -148,6 +158,22 @@ class _Batched:
         if kept:
             self.net.keep(kept)
             self.optimizer = _keep_optimizer(self.optimizer, self.spec, self.net, kept, k)
+
+    def export(self, member: int, model: nn.Module) -> torch.optim.Optimizer:
+        """Member ``member`` as it stands: its weights written into ``model`` and an
+        optimizer over them holding its state, as if it had trained alone (checkpoints)."""
+        row = self.members.index(member)
+        self.net.write_row(row, model)
+        params = list(model.parameters())
+        optimizer = build_optimizer(self.spec, params)
+        states = [self.optimizer.state.get(p, {}) for p in self.net.params]
+        for key in states[0]:
+            values = [st[key] for st in states]
+            if isinstance(values[0], torch.Tensor) and values[0].dim() > 0:
+                values = StackedNet.unstack(row, values)
+            for p, v in zip(params, values, strict=True):
+                optimizer.state[p][key] = v.clone() if isinstance(v, torch.Tensor) else v
+        return optimizer
 
     def drop_stopped(self) -> list[int]:
         """Remove the members whose hooks ask to stop; the rows that stay."""
@@ -214,6 +240,46 @@ def evaluate_stack(net: StackedNet, x: torch.Tensor,
     return (loss_sum / n).tolist(), (correct.double() / n).tolist()
 
 
+class BatchedFit:
+    """k models trained as one stack; ``export`` hands out one member as if alone."""
+
+    def __init__(self, models: Sequence[nn.Sequential], optimizer: OptimizerSpec,
+                 generators: Sequence[torch.Generator], hooks: Sequence[Hooks]) -> None:
+        self.models = list(models)
+        self.state = _Batched(StackedNet(models), optimizer, hooks, generators)
+
+    def export(self, member: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """Member ``member``'s model (weights as they stand) and optimizer with its state."""
+        return self.models[member], self.state.export(member, self.models[member])
+
+    def run(self, split: Split, epochs: int, batch_size: int) -> list[Outcome]:
+        """Train; each member's outcome, as ``trainer.fit`` gives it alone."""
+        state, net = self.state, self.state.net
+        for epoch in range(1, epochs + 1):
+            t0 = time.perf_counter()
+            trained = _epoch(state, split.x_train, split.y_train, batch_size)
+            if trained is None:
+                break
+            loss, hits, _ = trained
+            test_loss, test_acc = evaluate_stack(net, split.x_test, split.y_test)
+            seconds = time.perf_counter() - t0
+            n = len(split.y_train)
+            diverged = []
+            for row, (h, lo, hit, tl, ta) in enumerate(zip(
+                    state.hooks, loss.tolist(), hits.tolist(), test_loss, test_acc,
+                    strict=True)):
+                result = EpochResult(epoch, lo, hit / n, tl, ta, seconds)
+                h.on_epoch_end(result)
+                if not is_finite(result):
+                    diverged.append(row)
+            state.leave(diverged, "diverged")
+            if not state.members:
+                break
+        if state.members:
+            net.write_back([self.models[m] for m in state.members])
+        return [state.outcomes.get(m, "completed") for m in range(len(self.models))]
+
+
 def fit_batched(
     models: Sequence[nn.Sequential],
     optimizer: OptimizerSpec,
@@ -229,27 +295,4 @@ def fit_batched(
     loss stops being finite after its epoch is reported; the others go on. The trained
     weights of the members that completed are written back into their ``models``.
     """
-    net = StackedNet(models)
-    state = _Batched(net, optimizer, hooks, generators)
-    for epoch in range(1, epochs + 1):
-        t0 = time.perf_counter()
-        trained = _epoch(state, split.x_train, split.y_train, batch_size)
-        if trained is None:
-            break
-        loss, hits, _ = trained
-        test_loss, test_acc = evaluate_stack(net, split.x_test, split.y_test)
-        seconds = time.perf_counter() - t0
-        n = len(split.y_train)
-        diverged = []
-        for row, (h, lo, hit, tl, ta) in enumerate(zip(
-                state.hooks, loss.tolist(), hits.tolist(), test_loss, test_acc, strict=True)):
-            result = EpochResult(epoch, lo, hit / n, tl, ta, seconds)
-            h.on_epoch_end(result)
-            if not is_finite(result):
-                diverged.append(row)
-        state.leave(diverged, "diverged")
-        if not state.members:
-            break
-    if state.members:
-        net.write_back([models[m] for m in state.members])
-    return [state.outcomes.get(m, "completed") for m in range(len(models))]
+    return BatchedFit(models, optimizer, generators, hooks).run(split, epochs, batch_size)
