@@ -20,8 +20,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 SHOTS = Path(__file__).parent / "_screenshots"
 # Long enough for the shared CI machine to train a short study; conditions end it early.
 WAIT_MS = 120_000
-# Enough epochs that the page polls (every 1.5 s) while they train, even on an idle CPU.
-EPOCHS = 25
+# Enough epochs (about 7 s of training on an idle CPU) that the page polls, every 1.5 s,
+# several times while they train: growth is seen, never one jump to the end.
+EPOCHS = 60
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 

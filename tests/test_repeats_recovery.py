@@ -10,7 +10,7 @@ import pytest
 from server import Server
 from utils import TERMINAL, tiny_run
 
-EPOCHS = 40
+EPOCHS = 100
 RUN = tiny_run(epochs=EPOCHS, batch_size=32, seed=5)
 KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
 
