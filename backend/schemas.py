@@ -233,6 +233,8 @@ class RunPublic(BaseModel):
     started_at: UTCDateTime | None
     finished_at: UTCDateTime | None
     error: str | None
+    # True once a cancel was asked for a running run, until it stops at its next batch.
+    cancel_requested: bool = False
     tags: list[str] = []
     notes: str = ""
     # The final weights are stored (completed runs): the digit pad can ask this run.
@@ -363,7 +365,17 @@ class EvaluationPublic(BaseModel):
 class PredictRequest(_Strict):
     run_ids: list[DbId] = Field(min_length=1, max_length=24)
     # 784 values (28x28) for MNIST runs, 64 (8x8) for digits runs; 0 is background.
-    pixels: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=784)
+    pixels: list[float] = Field(min_length=1, max_length=784)
+
+    @field_validator("pixels")
+    @classmethod
+    def _pixels_in_range(cls, v: list[float]) -> list[float]:
+        # One error for the whole image, not one per pixel (a bad canvas is 784 of them).
+        bad = [i for i, p in enumerate(v) if not 0.0 <= p <= 1.0]
+        if bad:
+            raise ValueError(f"pixels must lie in [0, 1]; {len(bad)} do not, the first at "
+                             f"index {bad[0]} ({v[bad[0]]})")
+        return v
 
 
 class RunPrediction(BaseModel):

@@ -24,6 +24,10 @@ def test_repeats_queue_one_run_per_seed(client: TestClient) -> None:
     runs = [client.get(f"/api/runs/{i}").json() for i in ids]
     assert [r["config"]["seed"] for r in runs] == [7, 8, 9]
     assert [r["name"] for r in runs] == ["probe, seed 7", "probe, seed 8", "probe, seed 9"]
+    # The config keeps the name as given, so the group's label carries no one seed.
+    assert {r["config"]["name"] for r in runs} == {"probe"}
+    unnamed = client.post("/api/runs", json=tiny_run(repeats=2)).json()
+    assert client.get(f"/api/runs/{unnamed['repeat_ids'][1]}").json()["config"]["name"] is None
     assert len({r["group_key"] for r in runs}) == 1
     assert all("repeats" not in r["config"] and r["status"] == "queued" for r in runs)
     # A stored config posted back is one run again.

@@ -85,9 +85,11 @@ def test_completed_run_keeps_evaluation_weights_and_answers_the_pad(
     assert loc == ["body", "pixels"] and "64 pixels" in msg
     loc, msg = _field_error(c.post("/api/predict", json={"run_ids": [9999], "pixels": pixels}))
     assert loc == ["body", "run_ids", 0] and "does not exist" in msg
-    loc, _ = _field_error(c.post("/api/predict", json={"run_ids": [good["id"]],
-                                                       "pixels": [2.0] * 64}))
-    assert loc[:2] == ["body", "pixels"]
+    resp = c.post("/api/predict", json={"run_ids": [good["id"]], "pixels": [2.0] * 64})
+    loc, msg = _field_error(resp)
+    # One error for the image, not one per pixel.
+    assert loc == ["body", "pixels"] and "64 do not, the first at index 0" in msg
+    assert len(resp.json()["detail"]) == 1
 
     # Export: every epoch of both runs, as CSV and as JSON.
     resp = c.get("/api/export/metrics", params={"run_ids": f"{good['id']},{weak['id']}"})

@@ -69,14 +69,19 @@ def parse_ids(raw: str, field: str) -> list[int]:
     return [int(p) for p in parts]
 
 
-def seed_repeats(cfg: RunCreate, loc: Loc = ("body",)) -> list[RunCreate]:
-    """The request as one run per seed (seed, seed+1, ...), each with repeats=1."""
+def checked_runs(cfg: RunCreate, settings: Settings,
+                 loc: Loc = ("body",)) -> list[tuple[RunCreate, str, int]]:
+    """The request as one checked run per seed (seed, seed+1, ...): config, name, params.
+
+    Each config keeps the name the user gave (so seed repeats still share a group and a
+    label); only the run's display name says which seed it is.
+    """
     last = cfg.seed + cfg.repeats - 1
     if last > MAX_SEED:
         raise SpecError((*loc, "repeats"), f"{cfg.repeats} repeats from seed {cfg.seed} "
                         f"would reach seed {last}, past the largest seed {MAX_SEED}")
+    name, params = check_run(cfg, settings, loc)
     if cfg.repeats == 1:
-        return [cfg]
-    name = cfg.name or describe(cfg)
-    return [cfg.model_copy(update={"seed": s, "repeats": 1, "name": f"{name}, seed {s}"})
+        return [(cfg, name, params)]
+    return [(cfg.model_copy(update={"seed": s, "repeats": 1}), f"{name}, seed {s}", params)
             for s in range(cfg.seed, last + 1)]

@@ -2,7 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from backend.api.checks import check_queue_room, check_run, parse_ids, seed_repeats
+from backend.api.checks import check_queue_room, checked_runs, parse_ids
 from backend.api.deps import RunId, SettingsDep, StoreDep, WorkerDep
 from backend.api.responses import problems
 from backend.schemas import (
@@ -33,8 +33,7 @@ def _not_found(run_id: int) -> HTTPException:
 def create_run(body: RunCreate, store: StoreDep, settings: SettingsDep,
                worker: WorkerDep) -> RunCreated:
     """Queue one training run, or one run per seed when ``repeats`` > 1."""
-    runs = seed_repeats(body)
-    checked = [(cfg, *check_run(cfg, settings)) for cfg in runs]
+    checked = checked_runs(body, settings)
     check_queue_room(store.count_queued(), len(checked), settings)
     created, _ = store.create_runs(checked)
     if worker:

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from backend.api.checks import check_queue_room, check_run, seed_repeats
+from backend.api.checks import check_queue_room, checked_runs
 from backend.api.deps import SettingsDep, StoreDep, StudyId, WorkerDep
 from backend.api.responses import problems
 from backend.presets import PRESETS
@@ -45,8 +45,18 @@ def create_study(body: StudyCreate, store: StoreDep, settings: SettingsDep,
     runs = [r.model_copy(update=overrides) for r in runs]
     checked = []
     for i, run in enumerate(runs):
-        loc = ("body",) if source == "preset" else ("body", "runs", i)
-        checked += [(cfg, *check_run(cfg, settings, loc)) for cfg in seed_repeats(run, loc)]
+        if source == "runs":
+            checked += checked_runs(run, settings, ("body", "runs", i))
+            continue
+        try:
+            checked += checked_runs(run, settings)
+        except SpecError as exc:
+            # The preset's own fields are not in the request: name the override that broke
+            # it (a conv preset on 8x8 digits, say) and the preset run that cannot take it.
+            field = next((k for k in overrides if exc.loc[1:2] == (k,)), None)
+            field = field or ("dataset" if "dataset" in overrides else None)
+            loc = ("body", field) if field else ("body", "preset")
+            raise SpecError(loc, f"preset run {run.name!r} cannot take this: {exc.msg}") from None
     check_queue_room(store.count_queued(), len(checked), settings)
     _, study = store.create_runs(checked, study_name=name, preset=body.preset)
     assert study is not None
