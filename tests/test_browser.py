@@ -23,6 +23,10 @@ WAIT_MS = 120_000
 # Enough epochs (about 7 s of training on an idle CPU) that the page polls, every 1.5 s,
 # several times while they train: growth is seen, never one jump to the end.
 EPOCHS = 60
+# A deep purely linear net under SGD at lr 10 overflows to NaN within its first epoch.
+DIVERGING = {"dataset": "digits", "epochs": 1, "optimizer": {"name": "sgd", "lr": 10.0},
+             "model": {"kind": "layers", "layers": [{"type": "linear", "out_features": 64}] * 3
+                       + [{"type": "linear"}]}}
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
@@ -87,9 +91,20 @@ def test_empty_page_and_a_refused_launch(page: Page) -> None:
 def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
                                                                base_url: str) -> None:
     # Launch the notebook's optimizer comparison from its button, shortened.
+    preset = page.locator("[data-testid=preset-optimizer]")
+    default_epochs = preset.locator(".preset-epochs").inner_text()
+    page.fill("#preset-epochs", "1")
+    expect(preset).to_contain_text("1 epoch (override)")
+    page.fill("#preset-epochs", "")
+    expect(preset.locator(".preset-epochs")).to_have_text(default_epochs)
     page.fill("#preset-epochs", str(EPOCHS))
-    page.click("[data-testid=preset-optimizer]")
-    expect(page.locator("#preset-message")).to_contain_text("Launched study")
+    expect(preset).to_contain_text(f"{EPOCHS} epochs (override)")
+    expect(page.locator("#health")).to_contain_text("queue 0 · idle")
+    preset.click()
+    expect(page.locator("#preset-message")).to_contain_text(
+        f"with 3 runs ({EPOCHS} epochs each)")
+    # The health pill is asked again right after the launch, not at its next poll.
+    expect(page.locator("#health")).not_to_contain_text("queue 0 · idle", timeout=1500)
     expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(3)
     total = 3 * EPOCHS
     # The curves grow while the runs train: record what the chart holds as it changes.
@@ -140,6 +155,8 @@ def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
     assert all(abs(p - 1) < 1e-3 for p in probs)
     page.locator("#pad-card").screenshot(path=SHOTS / "04-digit-pad.png")
 
+    # A run that diverges at once, for its detail page below (trains while this one is read).
+    bad_id = httpx.post(f"{base_url}/api/runs", json=DIVERGING).json()["id"]
     # A run's detail: config, history, curves, confusion matrix and mistakes.
     first = page.locator("#runs-body tr[data-run-id] a.run-name").last
     run_id = first.get_attribute("href").rsplit("/", 1)[-1]
@@ -172,6 +189,37 @@ def test_study_from_the_page_grows_then_detail_pad_and_export(page: Page,
     clone = httpx.get(f"{base_url}/api/runs/{clone_id}").json()
     original = httpx.get(f"{base_url}/api/runs/{run_id}").json()
     assert clone["config"] == original["config"] and clone["group_key"] == original["group_key"]
+    # A cancel asked for while the run still trains shows as such (the field is optional).
+    assert page.evaluate("""() => import('/js/runs.js').then((m) => [
+        m.runBadge({status: 'running', cancel_requested: true}).textContent,
+        m.runBadge({status: 'running'}).textContent])""") == ["cancelling…", "running"]
+
+    # A failed run's text wraps inside its cards, however long its unbroken words.
+    def long_error(route: Any) -> None:
+        resp = route.fetch()
+        body = resp.json()
+        if body.get("error"):
+            body["error"] += " " + "x" * 400
+        route.fulfill(response=resp, json=body)
+
+    page.route(f"**/api/runs/{bad_id}", long_error)
+    page.goto(f"{base_url}/#/runs/{bad_id}")
+    expect(page.locator("#d-error")).to_contain_text("This run diverged: diverged in epoch 1",
+                                                     timeout=WAIT_MS)
+    expect(page.locator("#d-history li")).to_have_count(3)
+    assert page.evaluate("""() => [...document.querySelectorAll('#view-detail .card')]
+        .every((c) => c.scrollWidth <= c.clientWidth)""")
+    shot(page, "05-run-detail-diverged")
+    # Then a run that does not exist: nothing of the last one stays, nothing acts on it.
+    page.goto(f"{base_url}/#/runs/9999")
+    expect(page.locator("#d-message")).to_contain_text("Run #9999 does not exist")
+    expect(page.locator("#d-error")).to_be_hidden()
+    expect(page.locator("#d-config-json")).to_have_text("")
+    expect(page.locator("#d-history li")).to_have_count(0)
+    expect(page.locator("#d-facts")).to_have_text("")
+    for button in ("#d-clone", "#d-config", "#d-csv", "#d-weights", "#d-save"):
+        expect(page.locator(button)).to_be_disabled()
+    shot(page, "05-run-missing")
     page.click("text=← All runs")
     page.fill("#filter-tag", "keep")
     expect(page.locator("#runs-body tr[data-run-id]")).to_have_count(1)

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { emptyLayout, enqueue, FONT, lineLayout, PLOT_CONFIG, plotlyReady } from './charts.js';
 import { runLabel } from './labels.js';
-import { statusBadge, tagChips } from './runs.js';
+import { runBadge, statusBadge, tagChips } from './runs.js';
 import { ACTIVE, addToSelection, getSeries, state, TERMINAL } from './state.js';
 import { $, drawPixels, el, fmtInt, fmtPct, fmtSeconds, fmtTime, parseTime, saveBlob, setText, showMessage } from './util.js';
 
@@ -14,25 +14,40 @@ const CURVES = [
 
 let current = null;     // the run id on screen
 let drawnRows = 0;      // epochs already in the curves
+let missing = false;    // the run on screen answered 404 (its page is cleared already)
 const evaluations = new Map(); // run id -> evaluation (it never changes once stored)
+const RUN_BUTTONS = ['#d-clone', '#d-config', '#d-csv', '#d-weights', '#d-save'];
 
 export function currentDetail() { return current; }
 
 export async function openDetail(id) {
   current = id;
-  drawnRows = -1;
+  missing = false;
   $('#d-title').textContent = `Run #${id}`;
   $('#d-sub').textContent = 'Loading…';
-  $('#d-gallery').replaceChildren();
-  delete $('#d-gallery').dataset.run;
   showMessage($('#d-message'), '');
+  await clearRun('Loading…');
+  await refreshDetail(true);
+}
+
+/** No run on screen (loading, or it does not exist): nothing from the last one, no actions. */
+async function clearRun(hint) {
+  drawnRows = -1;
+  for (const sel of RUN_BUTTONS) $(sel).disabled = true;
+  $('#d-cancel').hidden = true;
+  $('#d-error').hidden = true;
+  $('#d-error').replaceChildren();
+  for (const sel of ['#d-facts', '#d-history', '#d-gallery']) $(sel).replaceChildren();
+  delete $('#d-gallery').dataset.run;
+  setText($('#d-config-json'), '');
+  setText($('#d-eval-note'), '');
+  for (const sel of ['#d-name', '#d-tags', '#d-notes']) $(sel).value = '';
   if (plotlyReady()) {
     await enqueue(async () => {
-      for (const c of CURVES) await Plotly.react(c.id, [], emptyLayout('Loading…'), PLOT_CONFIG);
-      await Plotly.react('chart-d-confusion', [], emptyLayout('Loading…'), PLOT_CONFIG);
+      for (const c of CURVES) await Plotly.react(c.id, [], emptyLayout(hint), PLOT_CONFIG);
+      await Plotly.react('chart-d-confusion', [], emptyLayout(hint), PLOT_CONFIG);
     });
   }
-  await refreshDetail(true);
 }
 
 export function closeDetail() { current = null; }
@@ -49,6 +64,7 @@ export async function refreshDetail(first = false) {
     setText($('#d-title'), `Run #${id}`);
     setText($('#d-sub'), '');
     showMessage($('#d-message'), err.status === 404 ? `Run #${id} does not exist (deleted?).` : `Could not load run #${id}: ${err.message}`, 'error');
+    if (err.status === 404 && !missing) { missing = true; await clearRun('No such run'); }
     return;
   }
   if (id !== current) return;
@@ -77,12 +93,13 @@ function dl(pairs) {
 function renderHeader(run, first) {
   setText($('#d-title'), runLabel(run));
   const sub = $('#d-sub');
-  sub.replaceChildren(statusBadge(run.status), ` #${run.id} · ${run.dataset} · ${fmtInt(run.param_count)} parameters`,
+  sub.replaceChildren(runBadge(run), ` #${run.id} · ${run.dataset} · ${fmtInt(run.param_count)} parameters`,
     run.study_id ? ` · study ${run.study_id}` : '', ' ', ...tagChips(run.tags));
   const err = $('#d-error');
   err.hidden = !run.error;
   if (run.error) err.replaceChildren(el('strong', { text: `This run ${run.status}: ` }), el('code', { class: 'error-pre', text: run.error }));
   $('#d-cancel').hidden = !ACTIVE.has(run.status);
+  for (const sel of ['#d-clone', '#d-config', '#d-csv', '#d-save']) $(sel).disabled = false;
   $('#d-weights').disabled = !run.has_weights;
   $('#d-weights').title = run.has_weights ? 'The final state_dict (torch.load(f, weights_only=True))' : 'Only completed runs keep their weights';
 
@@ -102,7 +119,7 @@ function renderHeader(run, first) {
   if (run.started_at) history.push(['running', run.started_at, run.device ? `on ${run.device}` : '']);
   if (run.finished_at) history.push([run.status, run.finished_at, run.error ? run.error.split('\n')[0] : '']);
   $('#d-history').replaceChildren(...history.map(([st, at, note]) => el('li', {}, [
-    statusBadge(st), el('time', { text: fmtTime(at) }), note ? el('span', { class: 'muted', text: note }) : null,
+    statusBadge(st), el('time', { text: fmtTime(at) }), note ? el('span', { class: 'muted history-note', text: note }) : null,
   ])));
   setText($('#d-config-json'), JSON.stringify(run.config, null, 2));
   const editing = $('#d-annotate').contains(document.activeElement);

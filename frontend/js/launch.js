@@ -2,7 +2,7 @@
 import { api, ApiError } from './api.js';
 import { runLabel } from './labels.js';
 import { addToSelection, hooks, setSelection, state } from './state.js';
-import { $, el, showMessage } from './util.js';
+import { $, el, plural, showMessage } from './util.js';
 
 const MOMENTUM_OPTIMIZERS = new Set(['sgd', 'rmsprop']);
 const FIELD_INPUTS = {
@@ -36,12 +36,24 @@ export function renderPresets() {
       el('span', { class: 'preset-title', text: p.title || p.key }),
       el('span', { class: 'preset-desc', text: p.description || '' }),
       el('span', { class: 'preset-meta' }, [
-        el('span', { class: 'chip', text: `${n} run${n === 1 ? '' : 's'}` }),
-        p.epochs ? el('span', { class: 'chip', text: `${p.epochs} epochs` }) : null,
+        el('span', { class: 'chip', text: plural(n, 'run') }),
+        el('span', { class: 'chip preset-epochs', 'data-epochs': p.epochs || '' }),
       ]),
     ]);
     btn.addEventListener('click', () => launchPreset(p.key, btn));
     box.append(btn);
+  }
+  syncPresetEpochs();
+}
+
+/** The cards' epochs chip: the override box's value when it holds a valid one, else each preset's own. */
+function syncPresetEpochs() {
+  const epochs = readPresetEpochs();
+  for (const chip of document.querySelectorAll('#presets .preset-epochs')) {
+    const own = Number(chip.dataset.epochs) || null;
+    const text = epochs.ok && epochs.value !== null ? `${plural(epochs.value, 'epoch')} (override)` : own ? plural(own, 'epoch') : '';
+    chip.textContent = text;
+    chip.hidden = !text;
   }
 }
 
@@ -70,8 +82,9 @@ async function launchPreset(key, btn) {
     const ids = (study.runs || []).map((r) => { state.runs.set(r.id, r); return r.id; });
     const first = study;
     setSelection(ids);
-    showMessage(msg, `Launched study #${first.id} “${first.name || key}” with ${ids.length} run${ids.length === 1 ? '' : 's'}` +
-      `${seeds > 1 ? ` over ${seeds} seeds` : ''}${epochs.value ? ` (${epochs.value} epochs each)` : ''} — selected for comparison.`, 'ok');
+    showMessage(msg, `Launched study #${first.id} “${first.name || key}” with ${plural(ids.length, 'run')}` +
+      `${seeds > 1 ? ` over ${plural(seeds, 'seed')}` : ''}${epochs.value ? ` (${plural(epochs.value, 'epoch')} each)` : ''} — selected for comparison.`, 'ok');
+    hooks.refreshHealth();
     hooks.refreshStudies();
     hooks.refreshRuns();
   } catch (err) {
@@ -196,8 +209,9 @@ async function onLaunchSubmit(ev) {
     const ids = run.repeat_ids && run.repeat_ids.length ? run.repeat_ids : [run.id];
     addToSelection(ids);
     showMessage($('#launch-ok'), ids.length > 1
-      ? `Launched runs #${ids[0]}–#${ids[ids.length - 1]} “${runLabel(run)}” (${ids.length} seeds) — added to the comparison.`
+      ? `Launched runs #${ids[0]}–#${ids[ids.length - 1]} “${runLabel(run)}” (${plural(ids.length, 'seed')}) — added to the comparison.`
       : `Launched run #${run.id} “${runLabel(run)}” — added to the comparison.`, 'ok');
+    hooks.refreshHealth();
     hooks.refreshRuns();
   } catch (err) {
     const items = err instanceof ApiError ? ApiError.items(err.detail) : [];
@@ -217,6 +231,6 @@ export function bindLaunch() {
     }
   });
   $('#f-optimizer').addEventListener('change', syncMomentumField);
-  $('#preset-epochs').addEventListener('input', () => showMessage($('#preset-message'), ''));
+  $('#preset-epochs').addEventListener('input', () => { showMessage($('#preset-message'), ''); syncPresetEpochs(); });
   syncMomentumField();
 }

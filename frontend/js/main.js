@@ -21,13 +21,16 @@ const STUDIES_POLL_MS = 10000;
 async function pollHealth() {
   const pill = $('#health');
   const text = $('.pill-text', pill);
+  const seq = (pollHealth.seq = (pollHealth.seq || 0) + 1); // a launch asks too: the latest ask wins
   try {
     const h = await api.health();
+    if (seq !== pollHealth.seq) return;
     pill.className = `pill ${h.status === 'ok' ? 'pill-ok' : 'pill-warn'}`;
     const running = h.running !== null && h.running !== undefined ? `running #${typeof h.running === 'object' ? h.running.id : h.running}` : 'idle';
     setText(text, [h.device || 'device ?', `queue ${h.queued ?? 0}`, running].join(' · '));
     pill.title = `status: ${h.status}`;
   } catch (err) {
+    if (seq !== pollHealth.seq) return;
     pill.className = 'pill pill-bad';
     setText(text, 'API offline');
     pill.title = err.message;
@@ -130,6 +133,7 @@ function boot() {
   loadSelection();
   hooks.refreshRuns = tickRuns;
   hooks.refreshStudies = refreshStudies;
+  hooks.refreshHealth = pollHealth;
   bindLaunch();
   bindRuns();
   bindDetail();

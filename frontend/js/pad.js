@@ -115,8 +115,9 @@ async function drawAnswers(answers, hint) {
     marker: { color: PALETTE[i % PALETTE.length] }, hovertemplate: '%{x}: %{y:.1%}<extra>%{fullData.name}</extra>',
   })), answers.length ? {
     font: { family: FONT, size: 12, color: '#1f2937' }, paper_bgcolor: '#fff', plot_bgcolor: '#fff',
-    margin: { l: 52, r: 10, t: 10, b: answers.length > 1 ? 90 : 44 }, barmode: 'group', bargap: 0.25, showlegend: answers.length > 1,
-    legend: { orientation: 'h', x: 0, y: -0.2, yanchor: 'top' },
+    // The legend sits above the bars (Plotly grows the top margin to fit it), clear of the x-axis title.
+    margin: { l: 52, r: 10, t: 10, b: 44 }, barmode: 'group', bargap: 0.25, showlegend: answers.length > 1,
+    legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' },
     xaxis: { title: { text: 'digit' }, type: 'category' },
     yaxis: { title: { text: 'probability' }, range: [0, 1], tickformat: '.0%', gridcolor: '#eef0f3' },
   } : emptyLayout(hint), PLOT_CONFIG));

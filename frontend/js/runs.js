@@ -13,6 +13,13 @@ export function statusBadge(status) {
   return el('span', { class: `badge badge-${status}`, text: status });
 }
 
+/** A run's badge: a running run whose cancel was asked for (optional API field) reads "cancelling…". */
+export function runBadge(run) {
+  const badge = statusBadge(run.status);
+  if (run.status === 'running' && run.cancel_requested) badge.textContent = 'cancelling…';
+  return badge;
+}
+
 export function tagChips(tags) {
   return (tags || []).map((t) => el('span', { class: 'tag', text: t }));
 }
@@ -72,10 +79,11 @@ function updateRunRow(tr, run) {
   }
 
   const stTd = $('td.status', tr);
-  if (stTd.dataset.status !== run.status || stTd.dataset.error !== (run.error || '')) {
-    stTd.dataset.status = run.status;
+  const statusSig = `${run.status}${run.cancel_requested ? ' cancelling' : ''}`;
+  if (stTd.dataset.status !== statusSig || stTd.dataset.error !== (run.error || '')) {
+    stTd.dataset.status = statusSig;
     stTd.dataset.error = run.error || '';
-    stTd.replaceChildren(statusBadge(run.status));
+    stTd.replaceChildren(runBadge(run));
     if (run.error) stTd.append(el('div', { class: 'run-error', title: run.error, text: run.error }));
   }
 

@@ -99,4 +99,4 @@ export function totalSeconds(id) {
 }
 
 /** Refresh functions set by main.js, so views can ask for fresh data without importing it. */
-export const hooks = { refreshRuns: () => {}, refreshStudies: () => {} };
+export const hooks = { refreshRuns: () => {}, refreshStudies: () => {}, refreshHealth: () => {} };

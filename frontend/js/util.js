@@ -39,6 +39,11 @@ export function fmtPct(x, digits = 1) {
   return `${(x * 100).toFixed(digits)}%`;
 }
 
+/** '1 epoch', '2 epochs': a count with its noun in the right number. */
+export function plural(n, noun) {
+  return `${n} ${noun}${Number(n) === 1 ? '' : 's'}`;
+}
+
 export function fmtInt(n) {
   if (n === null || n === undefined) return '—';
   return Number(n).toLocaleString('en-US');
