@@ -83,7 +83,8 @@ def seed_runs(db: Path, configs: int, seeds: int, epochs: int) -> list[int]:
         for seed in range(seeds):
             cfg = RunCreate(name=f"seeded {i}", dataset="mnist-5k", model=model, optimizer=opt,
                             epochs=epochs, seed=seed)
-            rows.append((cfg, cfg.name, parameter_count(model, (784,), 10)))
+            # Named as the API names seed repeats: the seed in the run's name, not the config's.
+            rows.append((cfg, f"{cfg.name}, seed {seed}", parameter_count(model, (784,), 10)))
     store.create_runs(rows)
     rng = random.Random(0)
     ids = []

@@ -283,7 +283,8 @@ def test_seed_groups_options_filters_and_pages(browser: Browser, tmp_path: Path)
                                ".some(t => t.y.length === 5)")
         band = traces()
         assert [t["fill"] for t in band] == [None, "tonexty", None]
-        assert "3 seeds" in band[2]["name"]
+        # The group is named after its configuration, not after one of its seeds.
+        assert band[2]["name"].endswith("· 3 seeds") and ", seed" not in band[2]["name"]
         assert all(lo <= m <= hi for lo, m, hi in zip(band[1]["y"], band[2]["y"], band[0]["y"],
                                                       strict=True))
         expect(page.locator("#compare-body tr")).to_have_count(1)

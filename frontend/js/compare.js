@@ -4,7 +4,7 @@
  * (Plotly.extendTraces); anything structural goes through Plotly.react. */
 import { api } from './api.js';
 import { emptyLayout, enqueue, fade, lineLayout, missingPlotly, PLOT_CONFIG, plotlyReady, smooth } from './charts.js';
-import { differingKeys, flattenConfig, runLabel } from './labels.js';
+import { differingKeys, flattenConfig, groupLabel, runLabel } from './labels.js';
 import { statusBadge } from './runs.js';
 import {
   ACTIVE, bestAcc, finalAcc, forgetRun, getSeries, PALETTE, selectedOrder, setSelection, state, TERMINAL,
@@ -45,7 +45,7 @@ export function entries() {
     const group = ids.length > 1;
     return {
       key, ids, group, color: PALETTE[i % PALETTE.length],
-      label: `${runLabel(first) || `Run ${ids[0]}`}${group ? ` · ${ids.length} seeds` : ` #${ids[0]}`}`,
+      label: group ? `${groupLabel(first)} · ${ids.length} seeds` : `${runLabel(first) || `Run ${ids[0]}`} #${ids[0]}`,
       expanded: group && expanded.has(key),
     };
   });

@@ -33,6 +33,13 @@ export function runLabel(run) {
   return run.name || (run.config && describeConfig(run.config)) || `Run ${run.id}`;
 }
 
+/** A seed group's label: its first run's name without the ", seed N" the server adds. */
+export function groupLabel(run) {
+  const seed = run && run.config ? run.config.seed : undefined;
+  const label = runLabel(run);
+  return seed === undefined ? label : label.replace(new RegExp(`, seed ${seed}$`), '');
+}
+
 /** One layer as a short token, e.g. conv2d(8,k7,s2). */
 function layerText(l) {
   switch (l.type) {
