@@ -78,6 +78,12 @@ class Claim:
     resumed: bool
 
 
+def _apply(row: Run | Study, body: RunUpdate | StudyUpdate) -> None:
+    """Set the fields the request gave; a field left out stays as it was."""
+    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(row, field, value)
+
+
 class ChangeSignal:
     """A counter bumped on every worker-side write, so waiters need not poll blindly."""
 
@@ -224,8 +230,7 @@ class Store:
             run = s.get(Run, run_id)
             if run is None:
                 return None
-            for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-                setattr(run, field, value)
+            _apply(run, body)
             s.flush()
             return self._public(s, [run])[0]
 
@@ -321,8 +326,7 @@ class Store:
             study = s.get(Study, study_id)
             if study is None:
                 return None
-            for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-                setattr(study, field, value)
+            _apply(study, body)
             s.flush()
             return _study_public(study)
 

@@ -7,6 +7,17 @@ from fastapi.testclient import TestClient
 from backend.config import Settings
 from backend.main import create_app
 
+from server import Server
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    """Real server processes a test starts; each is stopped when the test ends."""
+    started: list[Server] = []
+    yield started
+    for s in started:
+        s.close()
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -3,11 +3,9 @@ its run from the last checkpoint on the next start and ends exactly as if never 
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 
 from server import Server
@@ -20,14 +18,6 @@ EPOCHS = 100
 RUN = tiny_run(model={"kind": "mlp", "hidden": [32], "dropout": 0.2}, epochs=EPOCHS,
                batch_size=32, seed=3)
 KEYS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc")
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for s in started:
-        s.close()
 
 
 def _curve(server: Server, run_id: int) -> list[list[Any]]:

@@ -2,7 +2,6 @@
 own checkpoint, and ends where training that seed alone ends."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from utils import TERMINAL, tiny_run
 EPOCHS = 100
 RUN = tiny_run(epochs=EPOCHS, batch_size=32, seed=5)
 KEYS = ("train_loss", "train_acc", "test_loss", "test_acc")
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for s in started:
-        s.close()
 
 
 def test_killed_batched_pass_resumes_each_run_alone(tmp_path: Path,
