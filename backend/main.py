@@ -25,6 +25,7 @@ from backend.api.checks import QueueFull
 from backend.config import REPO_ROOT, Settings
 from backend.db import make_engine, make_session_factory
 from backend.inference import ModelCache
+from backend.schemas import LAYER_TYPES, MODEL_KINDS
 from backend.store import Conflict, Store
 from backend.training.architecture import SpecError
 from backend.worker import Worker
@@ -103,12 +104,27 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _without_union_tags(loc: list[Any]) -> list[Any]:
+    """The error path as the request spells it: pydantic adds a discriminated union's tag
+    (``model.mlp.activation``, ``model.layers.layers.0.conv2d.kernel_size``), which is
+    not a key of the body and differs from the paths our own shape checks give."""
+    def is_tag(i: int) -> bool:
+        part = loc[i]
+        if i >= 1 and loc[i - 1] == "model":
+            return part in MODEL_KINDS
+        return (i >= 2 and isinstance(loc[i - 1], int) and loc[i - 2] == "layers"
+                and part in LAYER_TYPES)
+
+    return [part for i, part in enumerate(loc) if not is_tag(i)]
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler, except that a NaN among the echoed inputs would make
-        # the 422 itself unserialisable (a 500).
-        detail = _json_safe(jsonable_encoder(exc.errors()))
+        # the 422 itself unserialisable (a 500), and paths carry no union tags.
+        errors = [{**e, "loc": _without_union_tags(list(e["loc"]))} for e in exc.errors()]
+        detail = _json_safe(jsonable_encoder(errors))
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(SpecError)

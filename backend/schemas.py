@@ -3,7 +3,7 @@
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -144,6 +144,12 @@ class MLPSpec(_Strict):
 
 
 ModelSpec = Annotated[LayersSpec | MLPSpec, Field(discriminator="kind")]
+
+# The discriminators' values, which pydantic puts in error paths (see main.py).
+MODEL_KINDS = frozenset(get_args(m.model_fields["kind"].annotation)[0]
+                        for m in (LayersSpec, MLPSpec))
+LAYER_TYPES = frozenset(t for m in get_args(get_args(Layer)[0])
+                        for t in get_args(m.model_fields["type"].annotation))
 
 
 class OptimizerSpec(_Strict):

@@ -88,14 +88,18 @@ def test_unknown_id_cancel_and_delete_are_404(client: TestClient) -> None:
         ({"epochs": 0}, ["epochs"], "greater than or equal to 1"),
         ({"epochs": 10_000}, ["epochs"], "at most 200 epochs"),
         ({"dataset": "cifar"}, ["dataset"], "mnist-5k"),
-        # pydantic puts the union's tag in the path: model.layers(tag).layers[0]
+        # Paths are the request's own keys, without pydantic's union tags.
         ({"model": {"kind": "layers", "layers": [{"type": "attention"}]}},
-         ["model", "layers", "layers", 0], "linear"),
+         ["model", "layers", 0], "linear"),
+        ({"model": {"kind": "layers", "layers": [
+            {"type": "reshape", "shape": [1, 28, 28]},
+            {"type": "conv2d", "out_channels": 4, "kernel_size": 0}]}},
+         ["model", "layers", 1, "kernel_size"], "greater than or equal to 1"),
         ({"model": {"kind": "layers", "layers": [
             {"type": "conv2d", "out_channels": 4, "kernel_size": 3}]}},
          ["model", "layers", 0], "reshape"),
         ({"model": {"kind": "mlp", "hidden": [32], "activation": "swish"}},
-         ["model", "mlp", "activation"], "relu"),
+         ["model", "activation"], "relu"),
         ({"batch_size": 0}, ["batch_size"], "greater than or equal to 1"),
         ({"surprise": 1}, ["surprise"], "Extra inputs"),
     ],
