@@ -78,6 +78,9 @@ class Claim:
     resumed: bool
 
 
+RESUMED_NOTE = "resumed alone from its last checkpoint after an interruption"
+
+
 def _apply(row: Run | Study, body: RunUpdate | StudyUpdate) -> None:
     """Set the fields the request gave; a field left out stays as it was."""
     for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
@@ -371,6 +374,9 @@ class Store:
             run.status, run.device = RunStatus.RUNNING, device
             if not resumed:
                 run.started_at = utcnow()
+            elif RESUMED_NOTE not in (run.engine_note or ""):
+                # A member of a batched pass goes on alone: say so beside how it began.
+                run.engine_note = "; ".join(filter(None, (run.engine_note, RESUMED_NOTE)))
             return Claim(run.id, RunCreate.model_validate(run.config), resumed)
 
     def interrupted_ids(self) -> list[int]:

@@ -30,6 +30,10 @@ def test_killed_batched_pass_resumes_each_run_alone(tmp_path: Path,
         assert done["status"] == "completed" and done["epochs_done"] == EPOCHS, done
         start = int(re.search(rf"run {run_id} resumes after epoch (\d+)", again.log())[1])
         assert start >= 1  # from its checkpoint, not from scratch
+        # The note says both how it began and how it went on.
+        assert "batched pass" in done["engine_note"], done["engine_note"]
+        assert done["engine_note"].endswith("resumed alone from its last checkpoint after an "
+                                            "interruption"), done["engine_note"]
     # Seed 6 trained alone from the start, for comparison.
     twin = again.http.post("/api/runs", json={**RUN, "seed": 6}).json()["id"]
     assert again.wait_run(twin, lambda r: r["status"] in TERMINAL)["status"] == "completed"
