@@ -154,6 +154,16 @@ class Store:
             out.append(pub)
         return out
 
+    def _with_metrics(self, s: Session, runs: Sequence[Run]) -> list[RunWithMetrics]:
+        """Runs, in the order given, each with all its epochs: one metrics query for all."""
+        rows = s.scalars(select(EpochMetric).where(EpochMetric.run_id.in_([r.id for r in runs]))
+                         .order_by(EpochMetric.run_id, EpochMetric.epoch)).all()
+        by_run: dict[int, list[EpochMetrics]] = {r.id: [] for r in runs}
+        for m in rows:
+            by_run[m.run_id].append(EpochMetrics.model_validate(m))
+        return [RunWithMetrics(**pub.model_dump(), metrics=by_run[pub.id])
+                for pub in self._public(s, runs)]
+
     # --- runs and studies from the API --------------------------------------
 
     def create_runs(
@@ -241,14 +251,7 @@ class Store:
         """Runs in the order asked, each with all its epochs; unknown ids are left out."""
         with self._tx() as s:
             runs = {r.id: r for r in s.scalars(select(Run).where(Run.id.in_(run_ids)))}
-            ordered = [runs[i] for i in dict.fromkeys(run_ids) if i in runs]
-            rows = s.scalars(select(EpochMetric).where(EpochMetric.run_id.in_(runs))
-                             .order_by(EpochMetric.run_id, EpochMetric.epoch)).all()
-            by_run: dict[int, list[EpochMetrics]] = {i: [] for i in runs}
-            for m in rows:
-                by_run[m.run_id].append(EpochMetrics.model_validate(m))
-            return [RunWithMetrics(**pub.model_dump(), metrics=by_run[pub.id])
-                    for pub in self._public(s, ordered)]
+            return self._with_metrics(s, [runs[i] for i in dict.fromkeys(run_ids) if i in runs])
 
     # --- what a completed run leaves behind ---------------------------------
 
@@ -338,13 +341,7 @@ class Store:
             study = s.get(Study, study_id)
             if study is None:
                 return None
-            runs = [
-                RunWithMetrics(
-                    **pub.model_dump(),
-                    metrics=[EpochMetrics.model_validate(m) for m in run.metrics],
-                )
-                for pub, run in zip(self._public(s, study.runs), study.runs, strict=True)
-            ]
+            runs = self._with_metrics(s, study.runs)
             return StudyDetail(id=study.id, name=study.name, preset=study.preset,
                                created_at=study.created_at, tags=study.tags or [],
                                notes=study.notes or "", runs=runs)
